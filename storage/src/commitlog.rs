@@ -1,0 +1,1 @@
+//! CommitLog (being written by a helper).
