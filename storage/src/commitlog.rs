@@ -1,1 +1,0 @@
-//! CommitLog (being written by a helper).
