@@ -34,8 +34,8 @@
 use bytes::Bytes;
 
 use crate::model::{
-    Cell, CellValue, ClusteringBound, ClusteringSlice, DeletionTime, LivenessInfo,
-    PartitionUpdate, RangeTombstone, Row, TableId, NO_TIMESTAMP,
+    Cell, CellValue, ClusteringBound, ClusteringSlice, DeletionTime, LivenessInfo, PartitionUpdate,
+    RangeTombstone, Row, TableId, NO_TIMESTAMP,
 };
 use crate::token::DecoratedKey;
 use crate::Mutation;
@@ -550,7 +550,13 @@ mod tests {
         r.liveness = LivenessInfo::new(1_700_000_000_000_001, 60, 1000);
         r.deletion = DeletionTime::new(3, 99);
         r.add_cell(Cell::live(1, 1_700_000_000_000_001, &b"v"[..]));
-        r.add_cell(Cell::expiring(2, 1_700_000_000_000_005, &b"e"[..], 10, 1000));
+        r.add_cell(Cell::expiring(
+            2,
+            1_700_000_000_000_005,
+            &b"e"[..],
+            10,
+            1000,
+        ));
         r.add_cell(Cell::tombstone(3, 1_600_000_000_000_000, 50));
         r.add_cell(Cell::live(4, 2, &b"x"[..]).with_path(&b"k"[..]));
         m.update.add_row(r);
@@ -576,7 +582,10 @@ mod tests {
         let mut buf = Vec::new();
         encode_mutation(&mut buf, &sample());
         for cut in 0..buf.len() {
-            assert!(decode_mutation(TableId(7), &buf[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                decode_mutation(TableId(7), &buf[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
     }
 

@@ -71,6 +71,8 @@ pub enum Reason {
     Tombstones,
     /// Asked for (nodetool compact).
     Major,
+    /// Asked for, naming the sstables (nodetool compact --user-defined).
+    UserDefined,
 }
 
 /// A strategy's decision.
@@ -78,7 +80,10 @@ pub enum Reason {
 pub enum Choice {
     DoNothing,
     /// Merge these sstables (by generation) into one.
-    Merge { inputs: Vec<u64>, reason: Reason },
+    Merge {
+        inputs: Vec<u64>,
+        reason: Reason,
+    },
 }
 
 /// Cassandra's SizeTieredCompactionStrategy. Pure: no I/O, no clock.
@@ -127,7 +132,9 @@ impl SizeTieredStrategy {
             let better = match &best {
                 None => true,
                 Some(cur) => {
-                    let size = |v: &Vec<&Candidate>| v.iter().map(|c| c.size).sum::<u64>() / v.len() as u64;
+                    let size = |v: &Vec<&Candidate>| {
+                        v.iter().map(|c| c.size).sum::<u64>() / v.len() as u64
+                    };
                     b.len() > cur.len() || (b.len() == cur.len() && size(&b) < size(cur))
                 }
             };
@@ -145,7 +152,10 @@ impl SizeTieredStrategy {
             .iter()
             .filter(|c| c.created_at.saturating_add(o.tombstone_compaction_interval) <= now)
             .filter(|c| c.droppable_tombstone_ratio > o.tombstone_threshold)
-            .max_by(|a, b| a.droppable_tombstone_ratio.total_cmp(&b.droppable_tombstone_ratio));
+            .max_by(|a, b| {
+                a.droppable_tombstone_ratio
+                    .total_cmp(&b.droppable_tombstone_ratio)
+            });
         match tomb {
             Some(c) => Choice::Merge {
                 inputs: vec![c.generation],

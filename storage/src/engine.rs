@@ -21,7 +21,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::codec;
-use crate::commitlog::{CommitLog, CommitLogConfig, CommitLogStats, SyncMode, DEFAULT_SEGMENT_SIZE_BYTES};
+use crate::commitlog::{
+    CommitLog, CommitLogConfig, CommitLogStats, SyncMode, DEFAULT_SEGMENT_SIZE_BYTES,
+};
 use crate::error::{Error, Result};
 use crate::model::{Mutation, TableId};
 use crate::sstable::cache::{ChunkCache, DEFAULT_CAPACITY_BYTES};
@@ -62,7 +64,11 @@ pub fn default_memtable_space() -> usize {
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<usize>().ok()))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|kb| kb.parse::<usize>().ok())
+                })
         })
         .map_or(4 * 1024 * 1024 * 1024, |kb| kb * 1024);
     (total / 4).min(MAX_DEFAULT_MEMTABLE_SPACE_BYTES)
@@ -123,7 +129,13 @@ pub struct OpenReport {
 fn table_dir_name(name: &str, id: TableId) -> String {
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
     format!("{clean}-{:032x}", id.0)
@@ -176,7 +188,9 @@ impl Storage {
                 }
                 match codec::decode_mutation(table, payload) {
                     Ok(m) => replayed.entry(table).or_default().push(m),
-                    Err(e) => tracing::warn!(%table, position = %end, reason = e.reason, "skipping an undecodable commitlog record"),
+                    Err(e) => {
+                        tracing::warn!(%table, position = %end, reason = e.reason, "skipping an undecodable commitlog record")
+                    }
                 }
                 Ok(())
             })?;
@@ -257,7 +271,9 @@ impl Storage {
         Ok((storage, report))
     }
 
-    fn replay_positions(found: &[(PathBuf, TableId)]) -> Result<HashMap<TableId, crate::commitlog::CommitLogPosition>> {
+    fn replay_positions(
+        found: &[(PathBuf, TableId)],
+    ) -> Result<HashMap<TableId, crate::commitlog::CommitLogPosition>> {
         // Open each table read-only to learn its position: the max commitlog_upper of its
         // sstables and its truncation point. Uses a throwaway cache.
         let mut out = HashMap::new();
@@ -270,7 +286,10 @@ impl Storage {
                     if let Some(v) = line.strip_prefix("truncated_at=") {
                         if let Some((s, o)) = v.split_once(':') {
                             if let (Ok(s), Ok(o)) = (s.parse(), o.parse()) {
-                                pos = pos.max(crate::commitlog::CommitLogPosition { segment_id: s, offset: o });
+                                pos = pos.max(crate::commitlog::CommitLogPosition {
+                                    segment_id: s,
+                                    offset: o,
+                                });
                             }
                         }
                     }
@@ -278,7 +297,9 @@ impl Storage {
             }
             for g in crate::sstable::list_generations(dir)? {
                 let desc = crate::sstable::Descriptor::new(dir, g);
-                if let Ok(r) = crate::sstable::SSTableReader::open(desc, cache.clone(), Default::default()) {
+                if let Ok(r) =
+                    crate::sstable::SSTableReader::open(desc, cache.clone(), Default::default())
+                {
                     pos = pos.max(r.stats().commitlog_upper);
                 }
             }
@@ -307,13 +328,24 @@ impl Storage {
     }
 
     /// Creates a table. `name` only names its directory (e.g. `ks.table`).
-    pub fn create_table(&self, id: TableId, name: &str, options: TableOptions) -> Result<Arc<Table>> {
+    pub fn create_table(
+        &self,
+        id: TableId,
+        name: &str,
+        options: TableOptions,
+    ) -> Result<Arc<Table>> {
         let mut tables = self.inner.tables.write().map_err(|_| Error::Closed)?;
         if tables.contains_key(&id) {
             return Err(Error::TableExists(id));
         }
         let dir = self.inner.config.data_dir.join(table_dir_name(name, id));
-        let t = Arc::new(Table::create(dir, id, name, options, self.inner.shared.clone())?);
+        let t = Arc::new(Table::create(
+            dir,
+            id,
+            name,
+            options,
+            self.inner.shared.clone(),
+        )?);
         tables.insert(id, t.clone());
         Ok(t)
     }
@@ -405,7 +437,11 @@ fn next_job(inner: &Inner, flush: bool, timeout: Duration) -> Option<Option<Tabl
         if inner.bg.stop.load(Ordering::SeqCst) {
             return None;
         }
-        let job = if flush { q.flush.pop_front() } else { q.compact.pop_front() };
+        let job = if flush {
+            q.flush.pop_front()
+        } else {
+            q.compact.pop_front()
+        };
         if job.is_some() {
             return Some(job);
         }
@@ -432,8 +468,18 @@ fn flush_loop(inner: &Inner) {
 fn compaction_loop(inner: &Inner) {
     while let Some(job) = next_job(inner, false, COMPACTION_RECHECK) {
         let tables: Vec<Arc<Table>> = match job {
-            Some(id) => inner.tables.read().ok().and_then(|t| t.get(&id).cloned()).into_iter().collect(),
-            None => inner.tables.read().map(|t| t.values().cloned().collect()).unwrap_or_default(),
+            Some(id) => inner
+                .tables
+                .read()
+                .ok()
+                .and_then(|t| t.get(&id).cloned())
+                .into_iter()
+                .collect(),
+            None => inner
+                .tables
+                .read()
+                .map(|t| t.values().cloned().collect())
+                .unwrap_or_default(),
         };
         for t in tables {
             // Keep compacting while the strategy finds work (bounded: each round removes

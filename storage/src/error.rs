@@ -81,7 +81,9 @@ impl Error {
     pub fn is_corruption(&self) -> bool {
         matches!(
             self,
-            Error::ChecksumMismatch { .. } | Error::Corrupt { .. } | Error::UnsupportedVersion { .. }
+            Error::ChecksumMismatch { .. }
+                | Error::Corrupt { .. }
+                | Error::UnsupportedVersion { .. }
         )
     }
 }

@@ -563,7 +563,10 @@ mod tests {
         let cs: Vec<u8> = p.rows.iter().map(|r| r.clustering[0]).collect();
         assert_eq!(cs, vec![1, 2, 3]);
         assert_eq!(p.rows[1].cells.len(), 2);
-        assert_eq!(p.rows[1].cells[1].value_bytes().map(|b| &b[..]), Some(&b"new"[..]));
+        assert_eq!(
+            p.rows[1].cells[1].value_bytes().map(|b| &b[..]),
+            Some(&b"new"[..])
+        );
         assert_eq!(m.partition_count(), 1);
         assert!(m.read(&dk("q"), &ClusteringSlice::ALL).is_none());
     }

@@ -116,7 +116,11 @@ mod tests {
             assert!(b >= last);
             last = b;
             if b < BUCKETS - 1 {
-                assert!(us < upper_edge(b), "{us} in bucket {b} edge {}", upper_edge(b));
+                assert!(
+                    us < upper_edge(b),
+                    "{us} in bucket {b} edge {}",
+                    upper_edge(b)
+                );
             }
         }
     }

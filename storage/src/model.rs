@@ -498,7 +498,10 @@ impl Row {
 
     /// The largest timestamp in the row (marker, deletion, cells).
     pub fn max_timestamp(&self) -> Timestamp {
-        let mut m = self.liveness.timestamp.max(self.deletion.marked_for_delete_at);
+        let mut m = self
+            .liveness
+            .timestamp
+            .max(self.deletion.marked_for_delete_at);
         for c in &self.cells {
             m = m.max(c.timestamp);
         }
@@ -554,7 +557,12 @@ impl Row {
     /// Drops tombstones (cells, row deletion, expired markers) that have outlived gc grace
     /// (local deletion time before `gc_before`) and were written before `max_purgeable`
     /// (no data outside the compaction is old enough for them to shadow).
-    pub fn purge_tombstones(&mut self, now: LocalTime, gc_before: LocalTime, max_purgeable: Timestamp) {
+    pub fn purge_tombstones(
+        &mut self,
+        now: LocalTime,
+        gc_before: LocalTime,
+        max_purgeable: Timestamp,
+    ) {
         if !self.deletion.is_live()
             && self.deletion.local_deletion_time < gc_before
             && self.deletion.marked_for_delete_at < max_purgeable
@@ -572,7 +580,9 @@ impl Row {
             self.liveness = LivenessInfo::EMPTY;
         }
         self.cells.retain(|c| match c.value {
-            CellValue::Tombstone { deleted_at } => !(deleted_at < gc_before && c.timestamp < max_purgeable),
+            CellValue::Tombstone { deleted_at } => {
+                !(deleted_at < gc_before && c.timestamp < max_purgeable)
+            }
             _ => true,
         });
     }
@@ -897,10 +907,7 @@ mod tests {
         let longer = ClusteringBound::Before(b(&[5, 1]));
         assert_eq!(before.cmp_bound(&longer), Ordering::Less);
         assert_eq!(longer.cmp_bound(&after), Ordering::Less);
-        assert_eq!(
-            ClusteringBound::Bottom.cmp_bound(&before),
-            Ordering::Less
-        );
+        assert_eq!(ClusteringBound::Bottom.cmp_bound(&before), Ordering::Less);
         assert_eq!(ClusteringBound::Top.cmp_bound(&after), Ordering::Greater);
     }
 }

@@ -62,7 +62,11 @@ pub struct ReadTrace {
 
 /// Merges sources into one reconciled partition (see the module doc). Rows come out
 /// in the order asked for (descending when `cmd.reversed`).
-pub fn merge(sources: Vec<Source<'_>>, cmd: &ReadCommand, trace: &mut ReadTrace) -> Result<PartitionUpdate> {
+pub fn merge(
+    sources: Vec<Source<'_>>,
+    cmd: &ReadCommand,
+    trace: &mut ReadTrace,
+) -> Result<PartitionUpdate> {
     let mut out = PartitionUpdate::default();
     let mut iters = Vec::with_capacity(sources.len());
     for s in sources {
@@ -82,7 +86,8 @@ pub fn merge(sources: Vec<Source<'_>>, cmd: &ReadCommand, trace: &mut ReadTrace)
     }
     // Range tombstones the partition deletion supersedes are redundant.
     let pd = out.deletion;
-    out.range_tombstones.retain(|rt| rt.deletion.supersedes(&pd));
+    out.range_tombstones
+        .retain(|rt| rt.deletion.supersedes(&pd));
     if let Some(sr) = &mut out.static_row {
         sr.purge_shadowed(pd, cmd.now);
         trace.tombstones_scanned += sr.tombstone_count(cmd.now) as u64;
@@ -233,7 +238,9 @@ pub fn purge_for_compaction(
     if p.static_row.as_ref().is_some_and(Row::is_empty) {
         p.static_row = None;
     }
-    let gcable = |d: &DeletionTime| d.local_deletion_time < gc_before && d.marked_for_delete_at < max_purgeable;
+    let gcable = |d: &DeletionTime| {
+        d.local_deletion_time < gc_before && d.marked_for_delete_at < max_purgeable
+    };
     p.range_tombstones.retain(|rt| !gcable(&rt.deletion));
     if !p.deletion.is_live() && gcable(&p.deletion) {
         p.deletion = DeletionTime::LIVE;

@@ -35,7 +35,9 @@ use std::time::Instant;
 
 use crate::codec;
 use crate::commitlog::{CommitLog, CommitLogPosition};
-use crate::compaction::{Candidate, Choice, CompactionOptions, Reason, SizeTieredStrategy, Throttle};
+use crate::compaction::{
+    Candidate, Choice, CompactionOptions, Reason, SizeTieredStrategy, Throttle,
+};
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::metrics::LatencyHistogram;
@@ -84,10 +86,14 @@ impl TableOptions {
             )));
         }
         if !(self.bloom_filter_fp_chance > 0.0 && self.bloom_filter_fp_chance <= 1.0) {
-            return Err(Error::InvalidArgument("bloom_filter_fp_chance must be in (0, 1]".into()));
+            return Err(Error::InvalidArgument(
+                "bloom_filter_fp_chance must be in (0, 1]".into(),
+            ));
         }
         if !(0..=MAX_GC_GRACE_SECONDS).contains(&self.gc_grace_seconds) {
-            return Err(Error::InvalidArgument("gc_grace_seconds must be between 0 and 2147483647".into()));
+            return Err(Error::InvalidArgument(
+                "gc_grace_seconds must be between 0 and 2147483647".into(),
+            ));
         }
         Ok(())
     }
@@ -127,24 +133,36 @@ impl TableOptions {
         let bad = |k: &str| Error::corrupt(path, 0, format!("bad value for {k}"));
         let mut lines = text.lines();
         if lines.next() != Some("sibyl-table-meta 1") {
-            return Err(Error::corrupt(path, 0, "not a table metadata file (version 1)"));
+            return Err(Error::corrupt(
+                path,
+                0,
+                "not a table metadata file (version 1)",
+            ));
         }
         for line in lines {
-            let Some((k, v)) = line.split_once('=') else { continue };
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
             let c = &mut o.compaction;
             match k {
                 "name" => name = v.to_string(),
                 "compression" => o.compression = Compression::parse(v).ok_or_else(|| bad(k))?,
                 "chunk_length" => o.chunk_length = v.parse().map_err(|_| bad(k))?,
-                "bloom_filter_fp_chance" => o.bloom_filter_fp_chance = v.parse().map_err(|_| bad(k))?,
+                "bloom_filter_fp_chance" => {
+                    o.bloom_filter_fp_chance = v.parse().map_err(|_| bad(k))?
+                }
                 "gc_grace_seconds" => o.gc_grace_seconds = v.parse().map_err(|_| bad(k))?,
                 "compaction.enabled" => c.enabled = v.parse().map_err(|_| bad(k))?,
                 "compaction.min_threshold" => c.min_threshold = v.parse().map_err(|_| bad(k))?,
                 "compaction.max_threshold" => c.max_threshold = v.parse().map_err(|_| bad(k))?,
                 "compaction.bucket_low" => c.bucket_low = v.parse().map_err(|_| bad(k))?,
                 "compaction.bucket_high" => c.bucket_high = v.parse().map_err(|_| bad(k))?,
-                "compaction.min_sstable_size" => c.min_sstable_size = v.parse().map_err(|_| bad(k))?,
-                "compaction.tombstone_threshold" => c.tombstone_threshold = v.parse().map_err(|_| bad(k))?,
+                "compaction.min_sstable_size" => {
+                    c.min_sstable_size = v.parse().map_err(|_| bad(k))?
+                }
+                "compaction.tombstone_threshold" => {
+                    c.tombstone_threshold = v.parse().map_err(|_| bad(k))?
+                }
                 "compaction.tombstone_compaction_interval" => {
                     c.tombstone_compaction_interval = v.parse().map_err(|_| bad(k))?
                 }
@@ -238,18 +256,38 @@ pub fn now_seconds() -> i64 {
 
 impl Table {
     /// Creates the directory and options file of a new table.
-    pub(crate) fn create(dir: PathBuf, id: TableId, name: &str, options: TableOptions, shared: Arc<Shared>) -> Result<Table> {
+    pub(crate) fn create(
+        dir: PathBuf,
+        id: TableId,
+        name: &str,
+        options: TableOptions,
+        shared: Arc<Shared>,
+    ) -> Result<Table> {
         options.validate()?;
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
         }
-        let t = Table::new(dir, id, name.to_string(), options, shared, CommitLogPosition::default());
+        let t = Table::new(
+            dir,
+            id,
+            name.to_string(),
+            options,
+            shared,
+            CommitLogPosition::default(),
+        );
         t.persist_meta()?;
         Ok(t)
     }
 
-    fn new(dir: PathBuf, id: TableId, name: String, options: TableOptions, shared: Arc<Shared>, truncated_at: CommitLogPosition) -> Table {
+    fn new(
+        dir: PathBuf,
+        id: TableId,
+        name: String,
+        options: TableOptions,
+        shared: Arc<Shared>,
+        truncated_at: CommitLogPosition,
+    ) -> Table {
         Table {
             id,
             name,
@@ -300,7 +338,10 @@ impl Table {
                 }
             }
         }
-        let ancestors: BTreeSet<u64> = readers.iter().flat_map(|r| r.stats().ancestors.clone()).collect();
+        let ancestors: BTreeSet<u64> = readers
+            .iter()
+            .flat_map(|r| r.stats().ancestors.clone())
+            .collect();
         let mut live = Vec::new();
         for r in readers {
             if ancestors.contains(&r.generation()) {
@@ -358,7 +399,12 @@ impl Table {
 
     /// Applies a replayed mutation (no commitlog append).
     pub(crate) fn apply_replayed(&self, m: &Mutation) -> Result<()> {
-        let mem = self.state.read().map_err(|_| Error::Closed)?.memtable.clone();
+        let mem = self
+            .state
+            .read()
+            .map_err(|_| Error::Closed)?
+            .memtable
+            .clone();
         mem.apply(&m.key, &m.update);
         Ok(())
     }
@@ -383,11 +429,18 @@ impl Table {
             // IMPORTANT: the commitlog append precedes the memtable insert, both under the
             // switch lock, so a flush's commitlog position covers exactly its memtable.
             self.shared.commitlog.append(self.id, &buf)?;
-            let mem = self.state.read().map_err(|_| Error::Closed)?.memtable.clone();
+            let mem = self
+                .state
+                .read()
+                .map_err(|_| Error::Closed)?
+                .memtable
+                .clone();
             mem.apply(&m.key, &m.update);
             mem
         };
-        if mem.size_bytes() >= self.shared.memtable_flush_threshold && !self.flush_requested.swap(true, Ordering::Relaxed) {
+        if mem.size_bytes() >= self.shared.memtable_flush_threshold
+            && !self.flush_requested.swap(true, Ordering::Relaxed)
+        {
             (self.shared.request_flush)(self.id);
         }
         self.write_latency.record(start.elapsed());
@@ -396,7 +449,10 @@ impl Table {
 
     /// Current memtable's accounted size.
     pub fn memtable_size(&self) -> usize {
-        self.state.read().map(|s| s.memtable.size_bytes()).unwrap_or(0)
+        self.state
+            .read()
+            .map(|s| s.memtable.size_bytes())
+            .unwrap_or(0)
     }
 
     /// The live memtable (for memory measurements).
@@ -445,7 +501,11 @@ impl Table {
         Ok(gen)
     }
 
-    fn write_memtable(&self, mem: &Memtable, upper: CommitLogPosition) -> Result<Option<SSTableReader>> {
+    fn write_memtable(
+        &self,
+        mem: &Memtable,
+        upper: CommitLogPosition,
+    ) -> Result<Option<SSTableReader>> {
         if self.dropped.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -465,7 +525,11 @@ impl Table {
             w.append(&k, &p)?;
         }
         let (desc, _) = w.finish(upper, Vec::new(), now_seconds())?;
-        Ok(Some(SSTableReader::open(desc, self.shared.cache.clone(), self.metrics.clone())?))
+        Ok(Some(SSTableReader::open(
+            desc,
+            self.shared.cache.clone(),
+            self.metrics.clone(),
+        )?))
     }
 
     fn snapshot_sources(&self) -> Result<(Vec<Arc<Memtable>>, Vec<Arc<SSTableReader>>)> {
@@ -514,10 +578,14 @@ impl Table {
                 continue;
             }
             let Some(e) = s.find(key)? else {
-                self.metrics.bloom_false_positives.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .bloom_false_positives
+                    .fetch_add(1, Ordering::Relaxed);
                 continue;
             };
-            self.metrics.bloom_true_positives.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .bloom_true_positives
+                .fetch_add(1, Ordering::Relaxed);
             trace.sstables_read += 1;
             let h = s.read_header(&e, &mut hbuf)?;
             deletion = deletion.max(h.deletion);
@@ -534,7 +602,8 @@ impl Table {
             return Ok(None);
         }
         let out = read::merge(sources, cmd, &mut trace)?;
-        self.tombstones_scanned.fetch_add(trace.tombstones_scanned, Ordering::Relaxed);
+        self.tombstones_scanned
+            .fetch_add(trace.tombstones_scanned, Ordering::Relaxed);
         self.read_latency.record(start.elapsed());
         Ok(Some(out))
     }
@@ -641,7 +710,9 @@ impl Table {
         let now = now_seconds();
         let o = self.options();
         let gc_before = now - o.gc_grace_seconds;
-        let strategy = SizeTieredStrategy { options: o.compaction };
+        let strategy = SizeTieredStrategy {
+            options: o.compaction,
+        };
         match strategy.choose(&self.candidates(gc_before)?, now) {
             Choice::DoNothing => Ok(false),
             Choice::Merge { inputs, reason } => {
@@ -660,11 +731,27 @@ impl Table {
         self.compact(&gens, Reason::Major)
     }
 
+    /// Compacts exactly these sstables together (nodetool compact --user-defined).
+    pub fn compact_user_defined(&self, gens: &[u64]) -> Result<()> {
+        let live = self.sstable_generations();
+        if let Some(g) = gens.iter().find(|g| !live.contains(g)) {
+            return Err(Error::InvalidArgument(format!(
+                "no live sstable with generation {g}"
+            )));
+        }
+        self.compact(gens, Reason::UserDefined)
+    }
+
     fn compact(&self, gens: &[u64], reason: Reason) -> Result<()> {
         let _c = self.compaction_lock.lock().map_err(|_| Error::Closed)?;
         let inputs: Vec<Arc<SSTableReader>> = {
             let mut st = self.state.write().map_err(|_| Error::Closed)?;
-            let v: Vec<_> = st.sstables.iter().filter(|s| gens.contains(&s.generation())).cloned().collect();
+            let v: Vec<_> = st
+                .sstables
+                .iter()
+                .filter(|s| gens.contains(&s.generation()))
+                .cloned()
+                .collect();
             for s in &v {
                 st.compacting.insert(s.generation());
             }
@@ -681,18 +768,23 @@ impl Table {
                 if let Some(o) = output {
                     st.sstables.push(Arc::new(o));
                 }
+                self.compactions_completed.fetch_add(1, Ordering::Relaxed);
                 drop(st);
+                // Readers still holding an input keep its mapping; the files can go now.
                 for s in &inputs {
                     s.desc.delete()?;
                 }
-                self.compactions_completed.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => Err(e),
         }
     }
 
-    fn run_compaction(&self, inputs: &[Arc<SSTableReader>], reason: Reason) -> Result<Option<SSTableReader>> {
+    fn run_compaction(
+        &self,
+        inputs: &[Arc<SSTableReader>],
+        reason: Reason,
+    ) -> Result<Option<SSTableReader>> {
         if inputs.is_empty() {
             return Ok(None);
         }
@@ -706,10 +798,19 @@ impl Table {
             let st = self.state.read().map_err(|_| Error::Closed)?;
             let mut mems = vec![st.memtable.clone()];
             mems.extend(st.flushing.iter().cloned());
-            let others: Vec<_> = st.sstables.iter().filter(|s| !input_gens.contains(&s.generation())).cloned().collect();
+            let others: Vec<_> = st
+                .sstables
+                .iter()
+                .filter(|s| !input_gens.contains(&s.generation()))
+                .cloned()
+                .collect();
             (mems, others)
         };
-        let mem_min_ts = mems.iter().map(|m| m.min_timestamp()).min().unwrap_or(i64::MAX);
+        let mem_min_ts = mems
+            .iter()
+            .map(|m| m.min_timestamp())
+            .min()
+            .unwrap_or(i64::MAX);
         let max_purgeable = |k: &DecoratedKey| {
             let h = murmur3_x64_128_cassandra(&k.key);
             others
@@ -732,7 +833,10 @@ impl Table {
             },
         )?;
         let mut throttle = Throttle::new(self.shared.compaction_throughput);
-        let mut iters: Vec<_> = inputs.iter().map(|s| s.entries_from(None).peekable()).collect();
+        let mut iters: Vec<_> = inputs
+            .iter()
+            .map(|s| s.entries_from(None).peekable())
+            .collect();
         let mut upper = CommitLogPosition::default();
         for s in inputs {
             upper = upper.max(s.stats().commitlog_upper);
@@ -774,7 +878,8 @@ impl Table {
                 }
             }
             if let Some(p) = merged {
-                if let Some(p) = read::purge_for_compaction(p, now, gc_before, max_purgeable(&key)) {
+                if let Some(p) = read::purge_for_compaction(p, now, gc_before, max_purgeable(&key))
+                {
                     w.append(&key, &p)?;
                 }
             }
@@ -791,21 +896,34 @@ impl Table {
             partitions = stats.partition_count, elapsed_ms = started.elapsed().as_millis() as u64,
             "compacted"
         );
-        Ok(Some(SSTableReader::open(desc, self.shared.cache.clone(), self.metrics.clone())?))
+        Ok(Some(SSTableReader::open(
+            desc,
+            self.shared.cache.clone(),
+            self.metrics.clone(),
+        )?))
     }
 
     /// Flushes, then hard-links every live sstable component into `snapshots/<name>/`.
     pub fn snapshot(&self, name: &str) -> Result<PathBuf> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-            return Err(Error::InvalidArgument(format!("invalid snapshot name {name:?}")));
+            return Err(Error::InvalidArgument(format!(
+                "invalid snapshot name {name:?}"
+            )));
         }
         self.flush()?;
         let dir = self.dir.join("snapshots").join(name);
         if dir.exists() {
-            return Err(Error::InvalidArgument(format!("snapshot {name} already exists")));
+            return Err(Error::InvalidArgument(format!(
+                "snapshot {name} already exists"
+            )));
         }
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let ssts = self.state.read().map_err(|_| Error::Closed)?.sstables.clone();
+        let ssts = self
+            .state
+            .read()
+            .map_err(|_| Error::Closed)?
+            .sstables
+            .clone();
         for s in ssts {
             for p in s.desc.all_paths() {
                 if let Some(f) = p.file_name() {
@@ -872,7 +990,10 @@ impl Table {
 
     /// Sstables left out at open because they failed verification: (generation, error).
     pub fn unreadable_sstables(&self) -> Vec<(u64, String)> {
-        self.unreadable.lock().map(|u| u.clone()).unwrap_or_default()
+        self.unreadable
+            .lock()
+            .map(|u| u.clone())
+            .unwrap_or_default()
     }
 
     /// Moves an sstable's files into `quarantine/` and stops serving it.
@@ -887,7 +1008,11 @@ impl Table {
         let desc = Descriptor::new(&self.dir, generation);
         // The TOC moves first: from then on the sstable no longer exists in the table.
         let mut paths = vec![desc.toc_path()];
-        paths.extend(desc.all_paths().into_iter().filter(|p| *p != desc.toc_path()));
+        paths.extend(
+            desc.all_paths()
+                .into_iter()
+                .filter(|p| *p != desc.toc_path()),
+        );
         for p in paths {
             if let Some(f) = p.file_name() {
                 match fs::rename(&p, qdir.join(f)) {
@@ -935,7 +1060,8 @@ impl Table {
             sstable_count: ssts.len(),
             space_used_live: live,
             space_used_total: live,
-            partitions_estimate: ssts.iter().map(|s| s.stats().partition_count).sum::<u64>() + mem.partition_count(),
+            partitions_estimate: ssts.iter().map(|s| s.stats().partition_count).sum::<u64>()
+                + mem.partition_count(),
             memtable_bytes: mem.size_bytes(),
             memtable_data_bytes: mem.data_bytes(),
             pending_flushes: flushing,

@@ -30,7 +30,9 @@ impl BloomFilter {
         let fp = fp.clamp(1e-9, 0.999);
         let ln2 = std::f64::consts::LN_2;
         let num_bits = ((-n * fp.ln()) / (ln2 * ln2)).ceil().max(64.0) as u64;
-        let num_hashes = ((num_bits as f64 / n) * ln2).round().clamp(1.0, MAX_HASHES as f64) as u32;
+        let num_hashes = ((num_bits as f64 / n) * ln2)
+            .round()
+            .clamp(1.0, MAX_HASHES as f64) as u32;
         BloomFilter {
             bits: vec![0; num_bits.div_ceil(64) as usize],
             num_bits,
@@ -40,7 +42,8 @@ impl BloomFilter {
 
     fn positions(&self, hash: (u64, u64)) -> impl Iterator<Item = u64> + '_ {
         let (h1, h2) = hash;
-        (0..self.num_hashes as u64).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % self.num_bits)
+        (0..self.num_hashes as u64)
+            .map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % self.num_bits)
     }
 
     /// Adds a key, given its Murmur3 x64_128 hash.

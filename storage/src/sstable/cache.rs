@@ -52,7 +52,8 @@ impl ChunkCache {
     }
 
     fn shard(&self, key: Key) -> &Mutex<Shard> {
-        let h = key.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (key.1 as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        let h = key.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (key.1 as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
         &self.shards[(h >> 60) as usize % SHARDS]
     }
 

@@ -147,7 +147,8 @@ impl Descriptor {
 
     /// Path of a component.
     pub fn path(&self, c: Component) -> PathBuf {
-        self.dir.join(format!("sb-{}-{}", self.generation, c.name()))
+        self.dir
+            .join(format!("sb-{}-{}", self.generation, c.name()))
     }
 
     /// Path of the TOC (the commit marker).
@@ -157,7 +158,8 @@ impl Descriptor {
 
     /// Temporary path a component is written under before its rename.
     pub fn tmp_path(&self, c: Component) -> PathBuf {
-        self.dir.join(format!("sb-{}-{}.tmp", self.generation, c.name()))
+        self.dir
+            .join(format!("sb-{}-{}.tmp", self.generation, c.name()))
     }
 
     /// All final paths (components and TOC).
@@ -251,7 +253,11 @@ pub fn check_header(bytes: &[u8], c: Component, path: &Path) -> Result<()> {
         .get(..HEADER_LEN)
         .ok_or_else(|| Error::corrupt(path, 0, "file shorter than its header"))?;
     if &h[..4] != MAGIC || h[4] != c as u8 {
-        return Err(Error::corrupt(path, 0, format!("not an sstable {} component", c.name())));
+        return Err(Error::corrupt(
+            path,
+            0,
+            format!("not an sstable {} component", c.name()),
+        ));
     }
     if h[5] != FORMAT_VERSION {
         return Err(Error::UnsupportedVersion {
@@ -311,7 +317,10 @@ impl Stats {
 
     /// Adds one tombstone's drop time to the streaming histogram.
     pub fn add_drop_time(&mut self, t: i64) {
-        match self.tombstone_drop_times.binary_search_by_key(&t, |(k, _)| *k) {
+        match self
+            .tombstone_drop_times
+            .binary_search_by_key(&t, |(k, _)| *k)
+        {
             Ok(i) => self.tombstone_drop_times[i].1 += 1,
             Err(i) => self.tombstone_drop_times.insert(i, (t, 1)),
         }

@@ -114,7 +114,11 @@ fn small_component(desc: &Descriptor, c: Component) -> Result<(Vec<u8>, PathBuf)
 
 impl SSTableReader {
     /// Opens and verifies an sstable.
-    pub fn open(desc: Descriptor, cache: Arc<ChunkCache>, metrics: Arc<ReadMetrics>) -> Result<SSTableReader> {
+    pub fn open(
+        desc: Descriptor,
+        cache: Arc<ChunkCache>,
+        metrics: Arc<ReadMetrics>,
+    ) -> Result<SSTableReader> {
         let (sbytes, spath) = small_component(&desc, Component::Statistics)?;
         let stats = Stats::decode(&mut Reader::new(&sbytes[HEADER_LEN..]))
             .map_err(|e| decode_err(&spath, HEADER_LEN, e))?;
@@ -126,7 +130,11 @@ impl SSTableReader {
         let (index, ilen) = map(&index_path)?;
         check_header(&index, Component::Index, &index_path)?;
         if (ilen as usize) < HEADER_LEN + FOOTER_LEN {
-            return Err(Error::corrupt(&index_path, 0, "index shorter than its footer"));
+            return Err(Error::corrupt(
+                &index_path,
+                0,
+                "index shorter than its footer",
+            ));
         }
         let fstart = ilen as usize - FOOTER_LEN;
         let footer = &index[fstart..];
@@ -144,7 +152,8 @@ impl SSTableReader {
         let mut next = || fr.u64_le().unwrap_or(0);
         let (es, el, cs, cc, ss, sc, stream_len) =
             (next(), next(), next(), next(), next(), next(), next());
-        let body_crc_expected = u32::from_le_bytes([footer[56], footer[57], footer[58], footer[59]]);
+        let body_crc_expected =
+            u32::from_le_bytes([footer[56], footer[57], footer[58], footer[59]]);
         let body_crc = crc32c::crc32c(&index[..fstart]);
         if body_crc != body_crc_expected {
             return Err(Error::ChecksumMismatch {
@@ -154,18 +163,31 @@ impl SSTableReader {
                 got: body_crc,
             });
         }
-        let bad = |what: &str| Error::corrupt(&index_path, fstart as u64, format!("footer: {what}"));
+        let bad =
+            |what: &str| Error::corrupt(&index_path, fstart as u64, format!("footer: {what}"));
         let entries_end = es.checked_add(el).ok_or_else(|| bad("entries overflow"))?;
-        if es != HEADER_LEN as u64 || entries_end != cs || cs.checked_add(cc.saturating_mul(8)) != Some(ss) || ss > fstart as u64 {
+        if es != HEADER_LEN as u64
+            || entries_end != cs
+            || cs.checked_add(cc.saturating_mul(8)) != Some(ss)
+            || ss > fstart as u64
+        {
             return Err(bad("section offsets inconsistent"));
         }
         let mut summary = Vec::with_capacity(sc.min(1 << 24) as usize);
         let mut r = Reader::new(&index[ss as usize..fstart]);
         for _ in 0..sc {
-            let token = r.u64_le().map_err(|e| decode_err(&index_path, ss as usize, e))? as i64;
-            let klen = r.u16_be().map_err(|e| decode_err(&index_path, ss as usize, e))? as usize;
-            let key = r.take(klen).map_err(|e| decode_err(&index_path, ss as usize, e))?;
-            let off = r.u64_le().map_err(|e| decode_err(&index_path, ss as usize, e))?;
+            let token =
+                r.u64_le()
+                    .map_err(|e| decode_err(&index_path, ss as usize, e))? as i64;
+            let klen =
+                r.u16_be()
+                    .map_err(|e| decode_err(&index_path, ss as usize, e))? as usize;
+            let key = r
+                .take(klen)
+                .map_err(|e| decode_err(&index_path, ss as usize, e))?;
+            let off = r
+                .u64_le()
+                .map_err(|e| decode_err(&index_path, ss as usize, e))?;
             if off < es || off >= entries_end {
                 return Err(bad("summary points outside the entries"));
             }
@@ -185,9 +207,15 @@ impl SSTableReader {
         let comp = dr.u8().map_err(|e| decode_err(&data_path, HEADER_LEN, e))?;
         let compression = Compression::from_byte(comp)
             .ok_or_else(|| Error::corrupt(&data_path, HEADER_LEN as u64, "unknown compression"))?;
-        let block_size = dr.u32_le().map_err(|e| decode_err(&data_path, HEADER_LEN, e))? as usize;
+        let block_size = dr
+            .u32_le()
+            .map_err(|e| decode_err(&data_path, HEADER_LEN, e))? as usize;
         if block_size == 0 || block_size > MAX_BLOCK_SIZE {
-            return Err(Error::corrupt(&data_path, HEADER_LEN as u64 + 1, "chunk size out of range"));
+            return Err(Error::corrupt(
+                &data_path,
+                HEADER_LEN as u64 + 1,
+                "chunk size out of range",
+            ));
         }
         if (cc as u128) * (block_size as u128) < stream_len as u128 || cc > dlen {
             return Err(bad("chunk count does not cover the data stream"));
@@ -261,11 +289,19 @@ impl SSTableReader {
             }
         }
         if i >= self.chunk_count {
-            return Err(Error::corrupt(&self.data_path, 0, format!("chunk {i} past the end")));
+            return Err(Error::corrupt(
+                &self.data_path,
+                0,
+                format!("chunk {i} past the end"),
+            ));
         }
         let off = self.chunk_offset(i)?;
         if off < DATA_CHUNKS_START {
-            return Err(Error::corrupt(&self.index_path, self.chunks_at as u64, "chunk offset inside the header"));
+            return Err(Error::corrupt(
+                &self.index_path,
+                self.chunks_at as u64,
+                "chunk offset inside the header",
+            ));
         }
         let head = self
             .data
@@ -305,7 +341,9 @@ impl SSTableReader {
                 format!("chunk decompressed to {} bytes, expected {want}", raw.len()),
             ));
         }
-        self.metrics.blocks_decompressed.fetch_add(1, AtOrd::Relaxed);
+        self.metrics
+            .blocks_decompressed
+            .fetch_add(1, AtOrd::Relaxed);
         let arc: Arc<[u8]> = Arc::from(raw);
         if use_cache {
             self.cache.insert(self.uid, i as u32, arc.clone());
@@ -336,7 +374,10 @@ impl SSTableReader {
         Ok(())
     }
 
-    fn parse_entry<'a>(&'a self, r: &mut Reader<'a>) -> std::result::Result<IndexEntry<'a>, DecodeError> {
+    fn parse_entry<'a>(
+        &'a self,
+        r: &mut Reader<'a>,
+    ) -> std::result::Result<IndexEntry<'a>, DecodeError> {
         let token = r.u64_le()? as i64;
         let klen = r.u16_be()? as usize;
         let key = r.take(klen)?;
@@ -399,13 +440,21 @@ impl SSTableReader {
     }
 
     /// Reads a partition's header (deletion, range tombstones, static row).
-    pub fn read_header(&self, e: &IndexEntry<'_>, buf: &mut Vec<u8>) -> Result<codec::PartitionHeader> {
+    pub fn read_header(
+        &self,
+        e: &IndexEntry<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Result<codec::PartitionHeader> {
         self.read_stream(e.offset, e.header_len, buf, true)?;
         let mut r = Reader::new(buf);
         let klen = r.u16_be().map_err(|x| self.stream_err(e, x))? as usize;
         let key = r.take(klen).map_err(|x| self.stream_err(e, x))?;
         if key != &e.key.key[..] {
-            return Err(Error::corrupt(&self.data_path, e.offset, "partition key differs from its index entry"));
+            return Err(Error::corrupt(
+                &self.data_path,
+                e.offset,
+                "partition key differs from its index entry",
+            ));
         }
         codec::decode_partition_header(&mut r).map_err(|x| self.stream_err(e, x))
     }
@@ -419,15 +468,23 @@ impl SSTableReader {
     }
 
     /// Rows of the partition within `slice`, lazily, one row-index block at a time.
-    pub fn rows<'a>(&'a self, e: IndexEntry<'a>, slice: ClusteringSlice, reversed: bool) -> Result<RowIter<'a>> {
+    pub fn rows<'a>(
+        &'a self,
+        e: IndexEntry<'a>,
+        slice: ClusteringSlice,
+        reversed: bool,
+    ) -> Result<RowIter<'a>> {
         let mut blocks: VecDeque<(u64, u64)> = VecDeque::new();
         if e.row_index.is_empty() {
             let rows_len = e.len.saturating_sub(e.header_len).saturating_sub(1);
             blocks.push_back((e.offset + e.header_len, rows_len));
         } else {
-            let ri = RowIndex::new(e.row_index).ok_or_else(|| Error::corrupt(&self.index_path, 0, "bad row index"))?;
+            let ri = RowIndex::new(e.row_index)
+                .ok_or_else(|| Error::corrupt(&self.index_path, 0, "bad row index"))?;
             for i in 0..ri.len() {
-                let (first, last, off, len) = ri.get(i).ok_or_else(|| Error::corrupt(&self.index_path, 0, "bad row index entry"))?;
+                let (first, last, off, len) = ri
+                    .get(i)
+                    .ok_or_else(|| Error::corrupt(&self.index_path, 0, "bad row index entry"))?;
                 if slice.intersects(first, last) {
                     blocks.push_back((e.offset + off, len));
                 }
@@ -457,7 +514,11 @@ impl SSTableReader {
         let klen = r.u16_be().map_err(mk)? as usize;
         let key = r.take(klen).map_err(mk)?;
         if key != &e.key.key[..] {
-            return Err(Error::corrupt(&self.data_path, e.offset, "partition key differs from its index entry"));
+            return Err(Error::corrupt(
+                &self.data_path,
+                e.offset,
+                "partition key differs from its index entry",
+            ));
         }
         let h = codec::decode_partition_header(&mut r).map_err(mk)?;
         let mut rows = Vec::new();
@@ -468,7 +529,15 @@ impl SSTableReader {
                     let c = Bytes::copy_from_slice(r.bytes().map_err(mk)?);
                     rows.push(codec::decode_row_body(&mut r, c).map_err(mk)?);
                 }
-                _ => return Err(self.stream_err(e, DecodeError { offset: r.position(), reason: "bad row marker" })),
+                _ => {
+                    return Err(self.stream_err(
+                        e,
+                        DecodeError {
+                            offset: r.position(),
+                            reason: "bad row marker",
+                        },
+                    ))
+                }
             }
         }
         Ok(PartitionUpdate {
@@ -569,7 +638,14 @@ impl RowIter<'_> {
         let base = off;
         let path = &self.reader.data_path;
         let mk = |x: DecodeError| {
-            Error::corrupt(path, base + x.offset as u64, format!("{} (stream offset, partition {:?} at {})", x.reason, self.entry_key, self.entry_offset))
+            Error::corrupt(
+                path,
+                base + x.offset as u64,
+                format!(
+                    "{} (stream offset, partition {:?} at {})",
+                    x.reason, self.entry_key, self.entry_offset
+                ),
+            )
         };
         let mut block = Vec::new();
         while !r.is_empty() {
@@ -580,13 +656,19 @@ impl RowIter<'_> {
                         // Past the slice: the rest of the block cannot match.
                         break;
                     }
-                    let row = codec::decode_row_body(&mut r, Bytes::copy_from_slice(c)).map_err(mk)?;
+                    let row =
+                        codec::decode_row_body(&mut r, Bytes::copy_from_slice(c)).map_err(mk)?;
                     if self.slice.contains(&row.clustering) {
                         block.push(row);
                     }
                 }
                 0 => break,
-                _ => return Err(mk(DecodeError { offset: r.position(), reason: "bad row marker" })),
+                _ => {
+                    return Err(mk(DecodeError {
+                        offset: r.position(),
+                        reason: "bad row marker",
+                    }))
+                }
             }
         }
         if self.reversed {

@@ -142,7 +142,10 @@ impl SSTableWriter {
         let data = Component_::create(&desc, Component::Data)?;
         let index = Component_::create(&desc, Component::Index)?;
         let zstd = if opts.compression == Compression::Zstd {
-            Some(zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| Error::io(desc.tmp_path(Component::Data), e))?)
+            Some(
+                zstd::bulk::Compressor::new(ZSTD_LEVEL)
+                    .map_err(|e| Error::io(desc.tmp_path(Component::Data), e))?,
+            )
         } else {
             None
         };
@@ -225,7 +228,12 @@ impl SSTableWriter {
         part.clear();
         part.extend_from_slice(&(key.key.len() as u16).to_be_bytes());
         part.extend_from_slice(&key.key);
-        codec::encode_partition_header(&mut part, &p.deletion, &p.range_tombstones, p.static_row.as_ref());
+        codec::encode_partition_header(
+            &mut part,
+            &p.deletion,
+            &p.range_tombstones,
+            p.static_row.as_ref(),
+        );
         let header_len = part.len();
         let mut blocks: Vec<(Bytes, Bytes, usize, usize)> = Vec::new();
         let mut block_start = part.len();
@@ -241,7 +249,12 @@ impl SSTableWriter {
             let last_row = i + 1 == p.rows.len();
             if part.len() - block_start >= COLUMN_INDEX_SIZE || last_row {
                 if let Some(first) = block_first.take() {
-                    blocks.push((first.clone(), row.clustering.clone(), block_start, part.len() - block_start));
+                    blocks.push((
+                        first.clone(),
+                        row.clustering.clone(),
+                        block_start,
+                        part.len() - block_start,
+                    ));
                 }
             }
         }
@@ -282,7 +295,8 @@ impl SSTableWriter {
         let index_offset = self.index.as_ref().map_or(0, |i| i.pos);
         if self.entry_count % SUMMARY_INTERVAL as u64 == 0 {
             self.summary.extend_from_slice(&key.token.0.to_le_bytes());
-            self.summary.extend_from_slice(&(key.key.len() as u16).to_be_bytes());
+            self.summary
+                .extend_from_slice(&(key.key.len() as u16).to_be_bytes());
             self.summary.extend_from_slice(&key.key);
             self.summary.extend_from_slice(&index_offset.to_le_bytes());
             self.summary_count += 1;
@@ -326,13 +340,17 @@ impl SSTableWriter {
             see_ts(s, p.deletion.marked_for_delete_at);
             s.tombstone_count += 1;
             s.add_drop_time(p.deletion.local_deletion_time);
-            s.max_local_deletion_time = s.max_local_deletion_time.max(p.deletion.local_deletion_time);
+            s.max_local_deletion_time = s
+                .max_local_deletion_time
+                .max(p.deletion.local_deletion_time);
         }
         for rt in &p.range_tombstones {
             see_ts(s, rt.deletion.marked_for_delete_at);
             s.tombstone_count += 1;
             s.add_drop_time(rt.deletion.local_deletion_time);
-            s.max_local_deletion_time = s.max_local_deletion_time.max(rt.deletion.local_deletion_time);
+            s.max_local_deletion_time = s
+                .max_local_deletion_time
+                .max(rt.deletion.local_deletion_time);
         }
         let rows: Vec<&Row> = p.static_row.iter().chain(p.rows.iter()).collect();
         for r in rows {
@@ -357,7 +375,9 @@ impl SSTableWriter {
                 see_ts(s, r.deletion.marked_for_delete_at);
                 s.tombstone_count += 1;
                 s.add_drop_time(r.deletion.local_deletion_time);
-                s.max_local_deletion_time = s.max_local_deletion_time.max(r.deletion.local_deletion_time);
+                s.max_local_deletion_time = s
+                    .max_local_deletion_time
+                    .max(r.deletion.local_deletion_time);
             }
             for c in &r.cells {
                 see_ts(s, c.timestamp);
@@ -430,7 +450,12 @@ impl SSTableWriter {
 
     /// Writes the remaining components and commits the sstable (TOC last).
     /// `commitlog_upper` is the commitlog position the data covers (flushes).
-    pub fn finish(mut self, commitlog_upper: CommitLogPosition, ancestors: Vec<u64>, now: i64) -> Result<(Descriptor, Stats)> {
+    pub fn finish(
+        mut self,
+        commitlog_upper: CommitLogPosition,
+        ancestors: Vec<u64>,
+        now: i64,
+    ) -> Result<(Descriptor, Stats)> {
         self.flush_chunk()?;
         let desc = self.desc.clone();
         let data = self
