@@ -1,1 +1,4 @@
 //! placeholder
+
+pub mod parser;
+pub mod types;

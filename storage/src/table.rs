@@ -49,6 +49,13 @@ use crate::sstable::writer::{write_file, WriterOptions};
 use crate::sstable::{self, sync_dir, Compression, Descriptor, SSTableReader, SSTableWriter};
 use crate::token::{murmur3_x64_128_cassandra, DecoratedKey};
 
+thread_local! {
+    /// Per-thread buffer a write's commitlog payload is encoded into.
+    static ENCODE_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+/// Largest encode buffer kept between writes (larger ones are freed after use).
+const ENCODE_BUF_KEEP_BYTES: usize = 1024 * 1024;
+
 /// Name of the table's options file in its directory.
 const META_FILE: &str = "table.meta";
 /// Largest `gc_grace_seconds` accepted (Cassandra's cap is i32::MAX seconds).
@@ -416,28 +423,28 @@ impl Table {
         if self.dropped.load(Ordering::Relaxed) {
             return Err(Error::UnknownTable(self.id));
         }
-        let mut buf = Vec::with_capacity(64 + m.update.data_size());
-        codec::encode_mutation(&mut buf, m);
-        if buf.len() > self.shared.max_mutation_size {
-            return Err(Error::MutationTooLarge {
-                size: buf.len(),
-                max: self.shared.max_mutation_size,
-            });
-        }
-        let mem = {
+        let mem = ENCODE_BUF.with(|b| -> Result<Arc<Memtable>> {
+            let mut buf = b.borrow_mut();
+            buf.clear();
+            codec::encode_mutation(&mut buf, m);
+            if buf.len() > self.shared.max_mutation_size {
+                return Err(Error::MutationTooLarge {
+                    size: buf.len(),
+                    max: self.shared.max_mutation_size,
+                });
+            }
             let _g = self.switch_lock.read().map_err(|_| Error::Closed)?;
             // IMPORTANT: the commitlog append precedes the memtable insert, both under the
             // switch lock, so a flush's commitlog position covers exactly its memtable.
             self.shared.commitlog.append(self.id, &buf)?;
-            let mem = self
-                .state
-                .read()
-                .map_err(|_| Error::Closed)?
-                .memtable
-                .clone();
+            let mem = self.state.read().map_err(|_| Error::Closed)?.memtable.clone();
             mem.apply(&m.key, &m.update);
-            mem
-        };
+            if buf.capacity() > ENCODE_BUF_KEEP_BYTES {
+                // Do not keep a huge buffer alive after one large mutation.
+                *buf = Vec::new();
+            }
+            Ok(mem)
+        })?;
         if mem.size_bytes() >= self.shared.memtable_flush_threshold
             && !self.flush_requested.swap(true, Ordering::Relaxed)
         {
@@ -518,7 +525,7 @@ impl Table {
                 compression: o.compression,
                 block_size: o.chunk_length,
                 bloom_filter_fp_chance: o.bloom_filter_fp_chance,
-                expected_partitions: mem.partition_count().max(1),
+                expected_partitions: mem.partition_estimate().max(1),
             },
         )?;
         for (k, p) in mem.partitions() {
@@ -1061,7 +1068,7 @@ impl Table {
             space_used_live: live,
             space_used_total: live,
             partitions_estimate: ssts.iter().map(|s| s.stats().partition_count).sum::<u64>()
-                + mem.partition_count(),
+                + mem.partition_estimate(),
             memtable_bytes: mem.size_bytes(),
             memtable_data_bytes: mem.data_bytes(),
             pending_flushes: flushing,
