@@ -14,7 +14,11 @@ use sibyl::config::{NodeConfig, DEFAULT_DATA_DIR};
 use sibyl_storage::Storage;
 
 #[derive(Parser)]
-#[command(name = "sibyl", version, about = "Sibyl: a Cassandra-compatible leaderless wide-column database")]
+#[command(
+    name = "sibyl",
+    version,
+    about = "Sibyl: a Cassandra-compatible leaderless wide-column database"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,7 +87,8 @@ fn server(data_dir: PathBuf, commitlog_sync: String) -> Result<(), String> {
     let mut node = NodeConfig::with_data_dir(&data_dir);
     node.commitlog_sync = commitlog_sync;
     let config = node.storage_config()?;
-    let (storage, report) = Storage::open(config).map_err(|e| format!("cannot open storage in {}: {e}", data_dir.display()))?;
+    let (storage, report) = Storage::open(config)
+        .map_err(|e| format!("cannot open storage in {}: {e}", data_dir.display()))?;
     tracing::info!(
         data_dir = %data_dir.display(),
         tables = report.tables,

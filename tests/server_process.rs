@@ -22,12 +22,22 @@ fn server_starts_and_stops_on_sigterm() {
         .expect("spawn sibyl server");
     let start = Instant::now();
     while !(data.join("commitlog").is_dir() && data.join("data").is_dir()) {
-        assert!(start.elapsed() < DEADLINE, "server did not create its directories");
-        assert!(child.try_wait().expect("wait").is_none(), "server exited early");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "server did not create its directories"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "server exited early"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // A segment file appears once the commitlog is open for writing.
-    while std::fs::read_dir(data.join("commitlog")).expect("ls").count() == 0 {
+    while std::fs::read_dir(data.join("commitlog"))
+        .expect("ls")
+        .count()
+        == 0
+    {
         assert!(start.elapsed() < DEADLINE, "no commitlog segment");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -56,7 +66,13 @@ fn sstable_dump_of_a_non_sstable_is_a_clear_error() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("sibyl: ") && err.contains("not an sstable component"), "{err}");
-    let usage = Command::new(env!("CARGO_BIN_EXE_sibyl")).arg("frobnicate").output().expect("run");
+    assert!(
+        err.starts_with("sibyl: ") && err.contains("not an sstable component"),
+        "{err}"
+    );
+    let usage = Command::new(env!("CARGO_BIN_EXE_sibyl"))
+        .arg("frobnicate")
+        .output()
+        .expect("run");
     assert_eq!(usage.status.code(), Some(2), "usage errors exit 2");
 }

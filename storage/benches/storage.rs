@@ -23,7 +23,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use sibyl_storage::commitlog::SyncMode;
-use sibyl_storage::{Cell, ClusteringSlice, DecoratedKey, Mutation, ReadCommand, Row, Storage, StorageConfig, TableId, TableOptions};
+use sibyl_storage::{
+    Cell, ClusteringSlice, DecoratedKey, Mutation, ReadCommand, Row, Storage, StorageConfig,
+    TableId, TableOptions,
+};
 
 struct Counting;
 static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
@@ -83,11 +86,17 @@ fn rate(n: usize, d: Duration) -> f64 {
 }
 
 fn percentile(sorted: &[u32], q: f64) -> u32 {
-    sorted.get(((sorted.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0)
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q) as usize)
+        .copied()
+        .unwrap_or(0)
 }
 
 fn main() {
-    let n: usize = std::env::var("SIBYL_BENCH_N").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::var("SIBYL_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let ks = keys(n, 42);
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut StdRng::seed_from_u64(7));
@@ -99,11 +108,16 @@ fn main() {
     let mut cfg = StorageConfig::new(sdir.path());
     cfg.commitlog_sync = SyncMode::periodic();
     cfg.file_cache_size = CACHE_BYTES;
-    if let Some(mb) = std::env::var("SIBYL_BENCH_MEMTABLE_MB").ok().and_then(|s| s.parse::<usize>().ok()) {
+    if let Some(mb) = std::env::var("SIBYL_BENCH_MEMTABLE_MB")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
         cfg.memtable_heap_space = mb << 20;
     }
     let (s, _) = Storage::open(cfg).expect("open sibyl");
-    let t = s.create_table(T, "bench.kv", TableOptions::default()).expect("table");
+    let t = s
+        .create_table(T, "bench.kv", TableOptions::default())
+        .expect("table");
     let heap0 = ALLOCATED.load(Ordering::Relaxed);
     let start = Instant::now();
     for (i, k) in ks.iter().enumerate() {
@@ -128,16 +142,32 @@ fn main() {
     }
     let f0 = Instant::now();
     t.flush().expect("flush");
-    println!("sibyl  flush: {:.2} s, {} sstable(s), {} MiB on disk", f0.elapsed().as_secs_f64(), t.stats().sstable_count, t.stats().space_used_live / (1 << 20));
+    println!(
+        "sibyl  flush: {:.2} s, {} sstable(s), {} MiB on disk",
+        f0.elapsed().as_secs_f64(),
+        t.stats().sstable_count,
+        t.stats().space_used_live / (1 << 20)
+    );
     let now = sibyl_storage::table::now_seconds();
-    let cmd = ReadCommand { slice: ClusteringSlice::ALL, reversed: false, limit: None, now };
+    let cmd = ReadCommand {
+        slice: ClusteringSlice::ALL,
+        reversed: false,
+        limit: None,
+        now,
+    };
     let mut lat = Vec::with_capacity(n);
     let start = Instant::now();
     for &i in &order {
         let t0 = Instant::now();
-        let p = t.read(&DecoratedKey::new(Bytes::copy_from_slice(&ks[i])), &cmd).expect("read").expect("found");
+        let p = t
+            .read(&DecoratedKey::new(Bytes::copy_from_slice(&ks[i])), &cmd)
+            .expect("read")
+            .expect("found");
         lat.push(t0.elapsed().as_nanos() as u32);
-        assert_eq!(p.rows[0].cells[0].value_bytes().map(|v| v[..8].to_vec()), Some((i as u64).to_le_bytes().to_vec()));
+        assert_eq!(
+            p.rows[0].cells[0].value_bytes().map(|v| v[..8].to_vec()),
+            Some((i as u64).to_le_bytes().to_vec())
+        );
     }
     let sibyl_read = start.elapsed();
     lat.sort_unstable();
@@ -154,18 +184,30 @@ fn main() {
 
     // ---------------------------------------------------------------- fjall
     let fdir = tempfile::tempdir().expect("tmp");
-    let db = fjall::Database::builder(fdir.path()).cache_size(CACHE_BYTES as u64).open().expect("open fjall");
-    let ks_f = db.keyspace("bench", fjall::KeyspaceCreateOptions::default).expect("keyspace");
+    let db = fjall::Database::builder(fdir.path())
+        .cache_size(CACHE_BYTES as u64)
+        .open()
+        .expect("open fjall");
+    let ks_f = db
+        .keyspace("bench", fjall::KeyspaceCreateOptions::default)
+        .expect("keyspace");
     let start = Instant::now();
     for (i, k) in ks.iter().enumerate() {
         ks_f.insert(k.to_vec(), value(i)).expect("insert");
     }
     let fjall_write = start.elapsed();
-    println!("fjall  write: {:>10.0} ops/s ({:.2} s)", rate(n, fjall_write), fjall_write.as_secs_f64());
+    println!(
+        "fjall  write: {:>10.0} ops/s ({:.2} s)",
+        rate(n, fjall_write),
+        fjall_write.as_secs_f64()
+    );
     let f0 = Instant::now();
     ks_f.rotate_memtable_and_wait().expect("flush");
     ks_f.major_compact().expect("compact");
-    println!("fjall  flush+major compaction: {:.2} s", f0.elapsed().as_secs_f64());
+    println!(
+        "fjall  flush+major compaction: {:.2} s",
+        f0.elapsed().as_secs_f64()
+    );
     let mut lat = Vec::with_capacity(n);
     let start = Instant::now();
     for &i in &order {
@@ -192,7 +234,8 @@ fn main() {
     let mut cfg = StorageConfig::new(bdir.path());
     cfg.commitlog_sync = SyncMode::Batch;
     let (s, _) = Storage::open(cfg).expect("open batch");
-    s.create_table(T, "bench.kv", TableOptions::default()).expect("table");
+    s.create_table(T, "bench.kv", TableOptions::default())
+        .expect("table");
     let s = Arc::new(s);
     let before = s.commitlog_stats();
     let start = Instant::now();

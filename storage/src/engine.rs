@@ -124,6 +124,8 @@ pub struct OpenReport {
     pub tables: usize,
     pub records_replayed: u64,
     pub torn_segments: Vec<String>,
+    /// Commitlog files that were not replayed at all (bad header), with the reason.
+    pub skipped_commitlog_files: Vec<String>,
 }
 
 fn table_dir_name(name: &str, id: TableId) -> String {
@@ -253,7 +255,15 @@ impl Storage {
                 .iter()
                 .map(|t| format!("{} at offset {}: {}", t.path.display(), t.offset, t.reason))
                 .collect(),
+            skipped_commitlog_files: report_replay
+                .skipped_files
+                .iter()
+                .map(|f| format!("{}: {}", f.path.display(), f.reason))
+                .collect(),
         };
+        for f in &report.skipped_commitlog_files {
+            tracing::warn!("commitlog file not replayed: {f}");
+        }
         let inner = Arc::new(Inner {
             config,
             commitlog: cl,

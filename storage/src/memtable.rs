@@ -26,9 +26,9 @@
 //! when it is full the table switches to a fresh one and this one is flushed to an
 //! sstable and dropped once the sstable is live.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::ops::Bound;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering as AtOrd};
 use std::sync::Mutex;
 
@@ -303,25 +303,22 @@ impl Memtable {
         if !update.deletion.is_live() || !update.range_tombstones.is_empty() {
             let _g = self.stripe(key.token, &[]).lock();
             let p = probe(key, KIND_HEADER, &[]);
-            let prefix_len = p.len();
             let (mut del, mut rts) = (update.deletion, update.range_tombstones.clone());
-            match self.map.get(&Entry::probe(&p)) {
-                Some(e) => {
-                    let mut r = Reader::new(e.key().r().body());
-                    if let Ok(h) = codec::decode_partition_header(&mut r) {
-                        del = del.max(h.deletion);
-                        for rt in h.range_tombstones {
-                            if !rts.contains(&rt) {
-                                rts.push(rt);
-                            }
+            let mut old_len = 0;
+            if let Some(e) = self.map.get(&Entry::probe(&p)) {
+                old_len = e.key().bytes.len();
+                let mut r = Reader::new(e.key().r().body());
+                if let Ok(h) = codec::decode_partition_header(&mut r) {
+                    del = del.max(h.deletion);
+                    for rt in h.range_tombstones {
+                        if !rts.contains(&rt) {
+                            rts.push(rt);
                         }
                     }
                 }
-                None => {}
             }
             let mut buf = p;
             codec::encode_partition_header(&mut buf, &del, &rts, None);
-            let old_len = self.map.get(&Entry::probe(&buf[..prefix_len])).map_or(0, |e| e.key().bytes.len());
             self.insert(buf.into_boxed_slice(), old_len);
         }
         if let Some(s) = &update.static_row {
@@ -351,14 +348,16 @@ impl Memtable {
             let len = boxed.len();
             let e = self.map.get_or_insert(Entry::new(boxed), ());
             if std::ptr::eq(e.key().bytes.as_ptr(), ours) {
-                self.size.fetch_add(len + ENTRY_OVERHEAD_BYTES, AtOrd::Relaxed);
+                self.size
+                    .fetch_add(len + ENTRY_OVERHEAD_BYTES, AtOrd::Relaxed);
                 return true;
             }
             // The row exists: reconcile with it and replace the entry.
             let er = e.key().r();
             let old_len = er.0.len();
-            let mut merged = codec::decode_row_body(&mut Reader::new(er.body()), row.clustering.clone())
-                .unwrap_or_else(|_| Row::new(row.clustering.clone()));
+            let mut merged =
+                codec::decode_row_body(&mut Reader::new(er.body()), row.clustering.clone())
+                    .unwrap_or_else(|_| Row::new(row.clustering.clone()));
             merged.merge(row.clone());
             buf.clear();
             entry_prefix(&mut buf, key, kind, clustering);
@@ -601,13 +600,13 @@ mod tests {
         // partition once with header, static row and rows.
         let m = Memtable::new();
         for p in ["a", "b"] {
-            let mut u = PartitionUpdate::default();
-            u.deletion = DeletionTime::new(1, 1);
-            u.static_row = Some({
-                let mut s = Row::new(Bytes::new());
-                s.add_cell(Cell::live(9, 5, &b"s"[..]));
-                s
-            });
+            let mut s = Row::new(Bytes::new());
+            s.add_cell(Cell::live(9, 5, &b"s"[..]));
+            let mut u = PartitionUpdate {
+                deletion: DeletionTime::new(1, 1),
+                static_row: Some(s),
+                ..PartitionUpdate::default()
+            };
             for c in 0u8..10 {
                 u.add_row(Row {
                     liveness: crate::model::LivenessInfo::new(5, 0, 0),

@@ -212,6 +212,9 @@ pub struct TableStats {
     pub unreadable_sstables: usize,
 }
 
+/// Memtables (newest first) and sstables (newest data first) a read consults.
+type Sources = (Vec<Arc<Memtable>>, Vec<Arc<SSTableReader>>);
+
 struct State {
     memtable: Arc<Memtable>,
     flushing: Vec<Arc<Memtable>>,
@@ -252,6 +255,31 @@ pub struct Table {
     compactions_completed: AtomicU64,
     flush_requested: AtomicBool,
     dropped: AtomicBool,
+}
+
+/// Generations of every sstable file under `dir` (recursively, one level of subdirectories).
+fn generations_below(dir: &Path) -> Vec<u64> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Ok(sub) = fs::read_dir(&p) {
+                for f in sub.flatten() {
+                    out.extend(Descriptor::parse_generation(
+                        &f.file_name().to_string_lossy(),
+                    ));
+                }
+            }
+        } else {
+            out.extend(Descriptor::parse_generation(
+                &e.file_name().to_string_lossy(),
+            ));
+        }
+    }
+    out
 }
 
 /// Seconds since the epoch.
@@ -358,7 +386,15 @@ impl Table {
                 live.push(r);
             }
         }
-        let max_gen = gens.iter().max().copied().unwrap_or(0);
+        // Generations are never reused, not even those moved into quarantine/ or kept in
+        // snapshots/, so a new sstable can never take (or overwrite) an old one's name.
+        let max_gen = gens
+            .iter()
+            .copied()
+            .chain(generations_below(&dir.join("quarantine")))
+            .chain(generations_below(&dir.join("snapshots")))
+            .max()
+            .unwrap_or(0);
         t.next_generation.store(max_gen + 1, Ordering::Relaxed);
         let mut replay = truncated_at;
         for r in &live {
@@ -437,7 +473,12 @@ impl Table {
             // IMPORTANT: the commitlog append precedes the memtable insert, both under the
             // switch lock, so a flush's commitlog position covers exactly its memtable.
             self.shared.commitlog.append(self.id, &buf)?;
-            let mem = self.state.read().map_err(|_| Error::Closed)?.memtable.clone();
+            let mem = self
+                .state
+                .read()
+                .map_err(|_| Error::Closed)?
+                .memtable
+                .clone();
             mem.apply(&m.key, &m.update);
             if buf.capacity() > ENCODE_BUF_KEEP_BYTES {
                 // Do not keep a huge buffer alive after one large mutation.
@@ -539,7 +580,7 @@ impl Table {
         )?))
     }
 
-    fn snapshot_sources(&self) -> Result<(Vec<Arc<Memtable>>, Vec<Arc<SSTableReader>>)> {
+    fn snapshot_sources(&self) -> Result<Sources> {
         let st = self.state.read().map_err(|_| Error::Closed)?;
         let mut mems = vec![st.memtable.clone()];
         mems.extend(st.flushing.iter().rev().cloned());
@@ -857,11 +898,10 @@ impl Table {
             let mut min: Option<DecoratedKey> = None;
             for it in iters.iter_mut() {
                 match it.peek() {
-                    Some(Ok(e)) => {
-                        if min.as_ref().is_none_or(|m| e.key < *m) {
-                            min = Some(e.key.clone());
-                        }
+                    Some(Ok(e)) if min.as_ref().is_none_or(|m| e.key < *m) => {
+                        min = Some(e.key.clone());
                     }
+                    Some(Ok(_)) => {}
                     Some(Err(_)) => {
                         if let Some(Err(e)) = it.next() {
                             return Err(e);
@@ -1006,13 +1046,41 @@ impl Table {
     /// Moves an sstable's files into `quarantine/` and stops serving it.
     pub fn quarantine(&self, generation: u64) -> Result<PathBuf> {
         let _c = self.compaction_lock.lock().map_err(|_| Error::Closed)?;
+        let desc = Descriptor::new(&self.dir, generation);
+        let known_unreadable = self
+            .unreadable
+            .lock()
+            .map(|u| u.iter().any(|(g, _)| *g == generation))
+            .unwrap_or(false);
+        if !known_unreadable && !self.sstable_generations().contains(&generation) {
+            return Err(Error::InvalidArgument(format!(
+                "table {} has no sstable with generation {generation}",
+                self.name
+            )));
+        }
         {
             let mut st = self.state.write().map_err(|_| Error::Closed)?;
             st.sstables.retain(|s| s.generation() != generation);
         }
         let qdir = self.dir.join("quarantine");
         fs::create_dir_all(&qdir).map_err(|e| Error::io(&qdir, e))?;
-        let desc = Descriptor::new(&self.dir, generation);
+        // Never overwrite evidence: a name already in quarantine/ gets a numeric suffix.
+        let mut suffix = 0u32;
+        let target = |f: &std::ffi::OsStr, n: u32| {
+            if n == 0 {
+                qdir.join(f)
+            } else {
+                qdir.join(format!("{}.{n}", f.to_string_lossy()))
+            }
+        };
+        while desc
+            .all_paths()
+            .iter()
+            .filter_map(|p| p.file_name())
+            .any(|f| target(f, suffix).exists())
+        {
+            suffix += 1;
+        }
         // The TOC moves first: from then on the sstable no longer exists in the table.
         let mut paths = vec![desc.toc_path()];
         paths.extend(
@@ -1022,7 +1090,7 @@ impl Table {
         );
         for p in paths {
             if let Some(f) = p.file_name() {
-                match fs::rename(&p, qdir.join(f)) {
+                match fs::rename(&p, target(f, suffix)) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io(&p, e)),
@@ -1034,6 +1102,7 @@ impl Table {
         if let Ok(mut u) = self.unreadable.lock() {
             u.retain(|(g, _)| *g != generation);
         }
+        tracing::warn!(table = %self.name, generation, dir = %qdir.display(), "sstable quarantined");
         Ok(qdir)
     }
 

@@ -31,10 +31,13 @@ const COLUMNS: u32 = 3;
 const OPS_PER_SEED: usize = 400;
 const SEEDS: u64 = 24;
 
+/// A cell's winning version: its timestamp and value (None for a tombstone or expired cell).
+type Version = (i64, Option<Vec<u8>>);
+
 #[derive(Default)]
 struct Model {
     /// (key, clustering, column) -> (timestamp, value or None for tombstone/expired)
-    cells: BTreeMap<(usize, u8, u32), (i64, Option<Vec<u8>>)>,
+    cells: BTreeMap<(usize, u8, u32), Version>,
     row_del: BTreeMap<(usize, u8), i64>,
     range_del: Vec<(usize, u8, u8, i64)>,
     part_del: BTreeMap<usize, i64>,
@@ -101,7 +104,7 @@ fn engine_visible(s: &Storage, k: usize, now: i64) -> Vec<(u8, u32, Vec<u8>)> {
 fn run_seed(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tmp");
-    let gc0 = seed % 2 == 0;
+    let gc0 = seed.is_multiple_of(2);
     let opts = TableOptions {
         gc_grace_seconds: if gc0 { 0 } else { 864_000 },
         compaction: CompactionOptions {

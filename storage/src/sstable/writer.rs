@@ -293,7 +293,7 @@ impl SSTableWriter {
             put_varint(&mut e, 0);
         }
         let index_offset = self.index.as_ref().map_or(0, |i| i.pos);
-        if self.entry_count % SUMMARY_INTERVAL as u64 == 0 {
+        if self.entry_count.is_multiple_of(SUMMARY_INTERVAL as u64) {
             self.summary.extend_from_slice(&key.token.0.to_le_bytes());
             self.summary
                 .extend_from_slice(&(key.key.len() as u16).to_be_bytes());
