@@ -78,6 +78,8 @@ fn main() -> ExitCode {
 }
 
 fn server(data_dir: PathBuf, commitlog_sync: String) -> Result<(), String> {
+    // Installed first: a stop requested while storage opens is honoured once it is open.
+    install_stop_handler();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -98,7 +100,6 @@ fn server(data_dir: PathBuf, commitlog_sync: String) -> Result<(), String> {
     for t in &report.torn_segments {
         tracing::warn!("commitlog: {t}");
     }
-    install_stop_handler();
     while !STOP_REQUESTED.load(Ordering::SeqCst) {
         std::thread::sleep(STOP_POLL);
     }
