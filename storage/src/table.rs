@@ -217,7 +217,9 @@ type Sources = (Vec<Arc<Memtable>>, Vec<Arc<SSTableReader>>);
 
 struct State {
     memtable: Arc<Memtable>,
-    flushing: Vec<Arc<Memtable>>,
+    /// Switched memtables not yet in an sstable, oldest first, with the commitlog
+    /// position each covers.
+    flushing: Vec<(Arc<Memtable>, CommitLogPosition)>,
     sstables: Vec<Arc<SSTableReader>>,
     compacting: HashSet<u64>,
 }
@@ -516,37 +518,42 @@ impl Table {
     pub fn flush(&self) -> Result<Option<u64>> {
         let _f = self.flush_lock.lock().map_err(|_| Error::Closed)?;
         self.flush_requested.store(false, Ordering::Relaxed);
-        let (old, upper) = {
+        {
             let _w = self.switch_lock.write().map_err(|_| Error::Closed)?;
             let mut st = self.state.write().map_err(|_| Error::Closed)?;
-            let upper = self.shared.commitlog.current_position();
-            if st.memtable.is_empty() {
-                return Ok(None);
+            if !st.memtable.is_empty() {
+                let upper = self.shared.commitlog.current_position();
+                let old = std::mem::replace(&mut st.memtable, Arc::new(Memtable::new()));
+                st.flushing.push((old, upper));
             }
-            let old = std::mem::replace(&mut st.memtable, Arc::new(Memtable::new()));
-            st.flushing.push(old.clone());
-            (old, upper)
-        };
-        let result = self.write_memtable(&old, upper);
-        let mut st = self.state.write().map_err(|_| Error::Closed)?;
-        st.flushing.retain(|m| !Arc::ptr_eq(m, &old));
-        let gen = match result {
-            Ok(Some(reader)) => {
-                let g = reader.generation();
-                st.sstables.push(Arc::new(reader));
-                Some(g)
+        }
+        // Flushes are serialized, so everything queued is ours to write, oldest first: a
+        // memtable whose flush failed earlier (a full disk, say) is retried before newer
+        // ones. IMPORTANT: the first failure stops the loop, so no newer sstable (whose
+        // commitlog position would let replay skip the older memtable's records) is
+        // written while an older memtable is unflushed.
+        let pending = self
+            .state
+            .read()
+            .map_err(|_| Error::Closed)?
+            .flushing
+            .clone();
+        let mut last = None;
+        for (mem, upper) in pending {
+            let reader = self.write_memtable(&mem, upper)?;
+            let mut st = self.state.write().map_err(|_| Error::Closed)?;
+            st.flushing.retain(|(m, _)| !Arc::ptr_eq(m, &mem));
+            if let Some(r) = reader {
+                last = Some(r.generation());
+                st.sstables.push(Arc::new(r));
             }
-            Ok(None) => None,
-            Err(e) => {
-                // Keep the data readable and replayable: put the memtable back in front.
-                st.flushing.push(old);
-                return Err(e);
-            }
-        };
-        drop(st);
-        self.shared.commitlog.mark_clean(self.id, upper);
-        (self.shared.request_compaction)(self.id);
-        Ok(gen)
+            drop(st);
+            self.shared.commitlog.mark_clean(self.id, upper);
+        }
+        if last.is_some() {
+            (self.shared.request_compaction)(self.id);
+        }
+        Ok(last)
     }
 
     fn write_memtable(
@@ -583,7 +590,7 @@ impl Table {
     fn snapshot_sources(&self) -> Result<Sources> {
         let st = self.state.read().map_err(|_| Error::Closed)?;
         let mut mems = vec![st.memtable.clone()];
-        mems.extend(st.flushing.iter().rev().cloned());
+        mems.extend(st.flushing.iter().rev().map(|(m, _)| m.clone()));
         let mut ssts = st.sstables.clone();
         ssts.sort_by_key(|s| std::cmp::Reverse(s.stats().max_timestamp));
         Ok((mems, ssts))
@@ -845,7 +852,7 @@ impl Table {
         let (mems, others) = {
             let st = self.state.read().map_err(|_| Error::Closed)?;
             let mut mems = vec![st.memtable.clone()];
-            mems.extend(st.flushing.iter().cloned());
+            mems.extend(st.flushing.iter().map(|(m, _)| m.clone()));
             let others: Vec<_> = st
                 .sstables
                 .iter()
