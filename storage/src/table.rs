@@ -442,15 +442,18 @@ impl Table {
         self.replay_from.lock().map(|p| *p).unwrap_or_default()
     }
 
-    /// Applies a replayed mutation (no commitlog append).
-    pub(crate) fn apply_replayed(&self, m: &Mutation) -> Result<()> {
-        let mem = self
+    fn current_memtable(&self) -> Result<Arc<Memtable>> {
+        Ok(self
             .state
             .read()
             .map_err(|_| Error::Closed)?
             .memtable
-            .clone();
-        mem.apply(&m.key, &m.update);
+            .clone())
+    }
+
+    /// Applies a replayed mutation (no commitlog append).
+    pub(crate) fn apply_replayed(&self, m: &Mutation) -> Result<()> {
+        self.current_memtable()?.apply(&m.key, &m.update);
         Ok(())
     }
 
@@ -475,12 +478,7 @@ impl Table {
             // IMPORTANT: the commitlog append precedes the memtable insert, both under the
             // switch lock, so a flush's commitlog position covers exactly its memtable.
             self.shared.commitlog.append(self.id, &buf)?;
-            let mem = self
-                .state
-                .read()
-                .map_err(|_| Error::Closed)?
-                .memtable
-                .clone();
+            let mem = self.current_memtable()?;
             mem.apply(&m.key, &m.update);
             if buf.capacity() > ENCODE_BUF_KEEP_BYTES {
                 // Do not keep a huge buffer alive after one large mutation.
@@ -507,9 +505,7 @@ impl Table {
 
     /// The live memtable (for memory measurements).
     pub fn memtable(&self) -> Arc<Memtable> {
-        self.state
-            .read()
-            .map(|s| s.memtable.clone())
+        self.current_memtable()
             .unwrap_or_else(|_| Arc::new(Memtable::new()))
     }
 

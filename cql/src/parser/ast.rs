@@ -76,6 +76,24 @@ pub enum ConstantKind {
     Infinity,
 }
 
+impl ConstantKind {
+    /// The kind Cassandra's type checks use (`Constants.Type`, our
+    /// [`crate::types::LiteralKind`]); `None` for `null`. `NaN` and `Infinity` are floats.
+    pub fn literal_kind(self) -> Option<crate::types::LiteralKind> {
+        use crate::types::LiteralKind as L;
+        Some(match self {
+            ConstantKind::String => L::String,
+            ConstantKind::Integer => L::Integer,
+            ConstantKind::Float | ConstantKind::NaN | ConstantKind::Infinity => L::Float,
+            ConstantKind::Boolean => L::Boolean,
+            ConstantKind::Uuid => L::Uuid,
+            ConstantKind::Hex => L::Hex,
+            ConstantKind::Duration => L::Duration,
+            ConstantKind::Null => return None,
+        })
+    }
+}
+
 /// A literal value with its kind and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Constant {
