@@ -1,7 +1,9 @@
-//! The Sibyl node crate: the binary's subcommands and, as the next issues land, the
-//! coordinator (StorageProxy), the CQL native protocol transport and the cluster
-//! services. Today it wires the storage engine ([`sibyl_storage`]) into a process
-//! that opens, replays and serves nothing but its own lifecycle: the CQL front door
-//! comes with the native protocol issue.
+//! The Sibyl node crate: the binary's subcommands, the query layer and, as the next
+//! issues land, the coordinator (StorageProxy), the CQL native protocol transport and
+//! the cluster services. It wires the storage engine ([`sibyl_storage`]) and the CQL
+//! language ([`sibyl_cql`]) together.
 
 pub mod config;
+pub mod error;
+pub mod query;
+pub mod schema;

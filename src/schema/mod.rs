@@ -1,0 +1,3 @@
+//! Schema: keyspaces, tables, types and their persistence (being written).
+
+pub mod model;
