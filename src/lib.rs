@@ -3,6 +3,7 @@
 //! the cluster services. It wires the storage engine ([`sibyl_storage`]) and the CQL
 //! language ([`sibyl_cql`]) together.
 
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod query;

@@ -1,3 +1,6 @@
 //! Schema: keyspaces, tables, types and their persistence (being written).
 
+pub mod manager;
 pub mod model;
+
+pub use manager::SchemaManager;
