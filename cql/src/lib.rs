@@ -13,4 +13,5 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod parser;
+pub mod protocol;
 pub mod types;

@@ -128,7 +128,10 @@ pub struct TableParams {
 }
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 impl Default for TableParams {
@@ -138,7 +141,10 @@ impl Default for TableParams {
             caching: map(&[("keys", "ALL"), ("rows_per_partition", "NONE")]),
             comment: String::new(),
             compaction: map(&[
-                ("class", "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy"),
+                (
+                    "class",
+                    "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy",
+                ),
                 ("max_threshold", "32"),
                 ("min_threshold", "4"),
             ]),
@@ -169,7 +175,8 @@ pub struct TableMetadata {
     /// The table's UUID (`WITH ID`, or random at creation).
     pub id: u128,
     /// Every column: partition key columns by position, then clustering columns by
-    /// position, then static and regular columns by name.
+    /// position, then static columns by name, then regular columns by name
+    /// (Cassandra's "select order", which `SELECT *` and DESCRIBE follow).
     pub columns: Vec<ColumnMetadata>,
     pub params: TableParams,
     pub dropped: BTreeMap<String, DroppedColumn>,
@@ -185,12 +192,16 @@ impl TableMetadata {
 
     /// Partition key columns in key order.
     pub fn partition_key(&self) -> impl Iterator<Item = &ColumnMetadata> {
-        self.columns.iter().filter(|c| c.kind == ColumnKind::PartitionKey)
+        self.columns
+            .iter()
+            .filter(|c| c.kind == ColumnKind::PartitionKey)
     }
 
     /// Clustering columns in key order.
     pub fn clustering(&self) -> impl Iterator<Item = &ColumnMetadata> {
-        self.columns.iter().filter(|c| c.kind == ColumnKind::Clustering)
+        self.columns
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Clustering)
     }
 
     /// Static and regular columns.
@@ -209,6 +220,27 @@ impl TableMetadata {
     pub fn storage_id(&self) -> sibyl_storage::TableId {
         sibyl_storage::TableId(self.id)
     }
+
+    /// True for a counter table (its non-key columns are all counters).
+    pub fn is_counter(&self) -> bool {
+        self.value_columns().any(|c| c.cql_type.is_counter())
+    }
+
+    /// `keyspace.table`, the storage engine's name for the table.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.keyspace, self.name)
+    }
+
+    /// Puts `columns` in the documented order (partition key, clustering, static,
+    /// regular; key columns by position, the others by name).
+    pub fn sort_columns(&mut self) {
+        self.columns.sort_by(|a, b| {
+            a.kind
+                .cmp(&b.kind)
+                .then_with(|| a.position.cmp(&b.position))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+    }
 }
 
 /// A user-defined type.
@@ -226,6 +258,17 @@ pub struct Replication {
     pub options: BTreeMap<String, String>,
 }
 
+impl UserType {
+    /// The type as a column type (a non-frozen UDT).
+    pub fn cql_type(&self) -> CqlType {
+        CqlType::Udt {
+            keyspace: self.keyspace.clone(),
+            name: self.name.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+}
+
 /// A keyspace.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeyspaceMetadata {
@@ -234,4 +277,11 @@ pub struct KeyspaceMetadata {
     pub durable_writes: bool,
     pub tables: BTreeMap<String, Arc<TableMetadata>>,
     pub types: BTreeMap<String, UserType>,
+}
+
+/// The whole schema at one point in time: what [`crate::schema::SchemaManager`]
+/// hands out as a cheap `Arc` snapshot and replaces as a whole on every change.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Schema {
+    pub keyspaces: BTreeMap<String, Arc<KeyspaceMetadata>>,
 }
