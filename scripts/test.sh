@@ -2,9 +2,9 @@
 # The whole test suite, from a fresh clone, installing what it needs.
 #   usage: scripts/test.sh
 # Runs every crate's tests with cargo-nextest (a hung test is killed after 3 min,
-# see .config/nextest.toml), then the doc tests. The third-party client checks in
-# ../shared/compat (Python driver, cqlsh) join once the node serves the CQL native
-# protocol: until then there is nothing for them to connect to.
+# see .config/nextest.toml), then the doc tests, then the third-party client checks
+# of ../shared/compat (the Python driver with protocol v4 and v5, and cqlsh) against
+# a fresh node (scripts/compat.sh), when that directory exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +19,10 @@ cargo nextest run --workspace --profile ci --no-fail-fast
 echo "== doc tests"
 cargo test --workspace --doc --quiet
 
+if [ -x ../shared/compat/run.sh ]; then
+  echo "== compat (Python driver, cqlsh)"
+  cargo build -p sibyl --quiet
+  scripts/compat.sh target/debug/sibyl
+else
+  echo "== compat: skipped (../shared/compat/run.sh not found)"
+fi

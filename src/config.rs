@@ -6,6 +6,7 @@
 //! the defaults below, equal to the embedded file's values, apply, and the common
 //! keys are overridable by flags.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,9 +19,44 @@ pub const DEFAULT_CONFIG_YAML: &str = include_str!("../conf/sibyl.yaml");
 /// Default data directory when none is given (relative to the working directory).
 pub const DEFAULT_DATA_DIR: &str = "data";
 
-/// The storage-related settings of a node.
+/// `native_transport_port`: Cassandra's CQL port.
+pub const DEFAULT_NATIVE_PORT: u16 = 9042;
+
+/// `rpc_address` and `listen_address` when none is given: loopback, like ccm's node 1.
+pub const DEFAULT_RPC_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// `native_transport_max_connections`: client connections served at once. Cassandra
+/// has no limit by default; a bound keeps a connection storm from exhausting file
+/// descriptors and memory (each connection buffers up to a frame). Further clients
+/// wait in the listen backlog until a connection closes.
+pub const DEFAULT_NATIVE_MAX_CONNECTIONS: usize = 1024;
+
+/// `native_transport_max_frame_size` in bytes (Cassandra 4: 16 MiB).
+pub const DEFAULT_NATIVE_MAX_FRAME_SIZE_BYTES: u32 = sibyl_cql::protocol::DEFAULT_MAX_BODY_LEN;
+
+/// `num_tokens`: the tokens a node owns (Cassandra 4.0's default is 16).
+pub const DEFAULT_NUM_TOKENS: usize = 16;
+
+/// The settings of a node: storage, and the CQL native transport.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
+    /// The node's root directory (`--data-dir`): holds `data/`, `commitlog/` and
+    /// `system/` (the schema file and the node's identity).
+    pub root_dir: PathBuf,
+    /// `cluster_name`.
+    pub cluster_name: String,
+    /// `listen_address` (internode; reported in `system.local`).
+    pub listen_address: IpAddr,
+    /// `rpc_address`: where the CQL native transport listens.
+    pub rpc_address: IpAddr,
+    /// `native_transport_port`; 0 picks a free port (tests).
+    pub native_transport_port: u16,
+    /// `native_transport_max_connections`.
+    pub native_transport_max_connections: usize,
+    /// `native_transport_max_frame_size` (bytes of a frame body).
+    pub native_transport_max_frame_size_bytes: u32,
+    /// `num_tokens`.
+    pub num_tokens: usize,
     /// `data_file_directories` (first entry).
     pub data_dir: PathBuf,
     /// `commitlog_directory`.
@@ -38,12 +74,25 @@ impl NodeConfig {
     pub fn with_data_dir(dir: impl Into<PathBuf>) -> NodeConfig {
         let dir = dir.into();
         NodeConfig {
+            cluster_name: "Test Cluster".into(),
+            listen_address: DEFAULT_RPC_ADDRESS,
+            rpc_address: DEFAULT_RPC_ADDRESS,
+            native_transport_port: DEFAULT_NATIVE_PORT,
+            native_transport_max_connections: DEFAULT_NATIVE_MAX_CONNECTIONS,
+            native_transport_max_frame_size_bytes: DEFAULT_NATIVE_MAX_FRAME_SIZE_BYTES,
+            num_tokens: DEFAULT_NUM_TOKENS,
+            root_dir: dir.clone(),
             commitlog_dir: dir.join("commitlog"),
             data_dir: dir.join("data"),
             commitlog_sync: "periodic".into(),
             commitlog_sync_period_ms: 10_000,
             commitlog_sync_group_window_ms: 2,
         }
+    }
+
+    /// Directory of the node's own files: `schema.db` and the identity (host id, tokens).
+    pub fn system_dir(&self) -> PathBuf {
+        self.root_dir.join("system")
     }
 
     /// The storage engine's configuration, or a message naming the bad key.
@@ -81,6 +130,7 @@ mod tests {
             "commitlog_sync_period: 10000ms",
             "commitlog_sync_group_window: 2ms",
             "commitlog_segment_size: 32MiB",
+            "cluster_name: 'Test Cluster'",
         ] {
             assert!(DEFAULT_CONFIG_YAML.contains(line), "missing {line}");
         }

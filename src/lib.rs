@@ -1,10 +1,12 @@
-//! The Sibyl node crate: the binary's subcommands, the query layer and, as the next
-//! issues land, the coordinator (StorageProxy), the CQL native protocol transport and
-//! the cluster services. It wires the storage engine ([`sibyl_storage`]) and the CQL
-//! language ([`sibyl_cql`]) together.
+//! The Sibyl node crate: the binary's subcommands, the query layer, the CQL native
+//! protocol transport ([`transport`]) and the node wiring ([`node`]); as the next
+//! issues land, the coordinator (StorageProxy) and the cluster services. It wires the
+//! storage engine ([`sibyl_storage`]) and the CQL language ([`sibyl_cql`]) together.
 
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod node;
 pub mod query;
 pub mod schema;
+pub mod transport;

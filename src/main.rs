@@ -1,17 +1,18 @@
 //! `sibyl`: one binary for the node and its tools.
 //!
-//! Subcommands so far: `server` (opens the storage engine, replays the commitlog and
-//! runs until interrupted) and `sstable dump` (an sstable as JSON). `cqlsh`,
+//! Subcommands so far: `server` (a node serving the CQL native protocol until
+//! interrupted) and `sstable dump` (an sstable as JSON). `cqlsh`,
 //! `nodetool`, `stress` and `cluster` arrive with their issues. Exit codes: 0 ok,
 //! 1 runtime error, 2 usage error (clap's).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{Parser, Subcommand};
-use sibyl::config::{NodeConfig, DEFAULT_DATA_DIR};
-use sibyl_storage::Storage;
+use clap::{Args, Parser, Subcommand};
+use sibyl::config::{NodeConfig, DEFAULT_DATA_DIR, DEFAULT_NATIVE_PORT, DEFAULT_RPC_ADDRESS};
+use sibyl::node::Node;
+use tokio::signal::unix::{signal, SignalKind};
 
 #[derive(Parser)]
 #[command(
@@ -28,21 +29,35 @@ struct Cli {
 enum Command {
     /// Run a node on the embedded default configuration.
     ///
-    /// Today the node opens its storage (replaying the commitlog after a crash) and
-    /// waits; the CQL native protocol on port 9042 comes with the next issues.
-    Server {
-        /// Directory for sstables and the commitlog.
-        #[arg(long, default_value = DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
-        /// commitlog_sync: periodic, group or batch.
-        #[arg(long, default_value = "periodic")]
-        commitlog_sync: String,
-    },
+    /// The node opens its storage (replaying the commitlog after a crash) and its
+    /// schema, then serves the CQL native protocol (v3-v5) until SIGINT or SIGTERM,
+    /// when it answers the requests in flight, flushes memtables and exits 0.
+    Server(ServerArgs),
     /// SSTable tools.
     Sstable {
         #[command(subcommand)]
         command: SstableCommand,
     },
+}
+
+#[derive(Args)]
+struct ServerArgs {
+    /// Directory for sstables, the commitlog and the node's schema and identity.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// commitlog_sync: periodic, group or batch.
+    #[arg(long, default_value = "periodic")]
+    commitlog_sync: String,
+    /// listen_address; also the rpc_address unless --rpc-address is given (like
+    /// ccm, node N of a local cluster uses 127.0.0.N).
+    #[arg(long, default_value_t = DEFAULT_RPC_ADDRESS)]
+    listen_address: IpAddr,
+    /// rpc_address: where clients connect (default: the listen address).
+    #[arg(long)]
+    rpc_address: Option<IpAddr>,
+    /// native_transport_port (0: any free port, logged at start).
+    #[arg(long, default_value_t = DEFAULT_NATIVE_PORT)]
+    native_port: u16,
 }
 
 #[derive(Subcommand)]
@@ -54,10 +69,7 @@ enum SstableCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Server {
-            data_dir,
-            commitlog_sync,
-        } => server(data_dir, commitlog_sync),
+        Command::Server(args) => server(args),
         Command::Sstable {
             command: SstableCommand::Dump { file },
         } => {
@@ -77,54 +89,33 @@ fn main() -> ExitCode {
     }
 }
 
-fn server(data_dir: PathBuf, commitlog_sync: String) -> Result<(), String> {
-    // Installed first: a stop requested while storage opens is honoured once it is open.
-    install_stop_handler();
+fn server(args: ServerArgs) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let mut node = NodeConfig::with_data_dir(&data_dir);
-    node.commitlog_sync = commitlog_sync;
-    let config = node.storage_config()?;
-    let (storage, report) = Storage::open(config)
-        .map_err(|e| format!("cannot open storage in {}: {e}", data_dir.display()))?;
-    tracing::info!(
-        data_dir = %data_dir.display(),
-        tables = report.tables,
-        replayed = report.records_replayed,
-        "storage open; the CQL native protocol is not served yet (see README)"
-    );
-    for t in &report.torn_segments {
-        tracing::warn!("commitlog: {t}");
-    }
-    while !STOP_REQUESTED.load(Ordering::SeqCst) {
-        std::thread::sleep(STOP_POLL);
-    }
-    tracing::info!("shutting down: flushing memtables");
-    storage.flush_all().map_err(|e| e.to_string())?;
-    storage.close().map_err(|e| e.to_string())
-}
-
-/// How often the main thread checks for a stop request.
-const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// Set by SIGINT/SIGTERM.
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP_REQUESTED.store(true, Ordering::SeqCst);
-}
-
-/// Makes SIGINT and SIGTERM request a clean shutdown (flush, then exit).
-fn install_stop_handler() {
-    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(sig, handler);
+    let mut config = NodeConfig::with_data_dir(&args.data_dir);
+    config.commitlog_sync = args.commitlog_sync;
+    config.listen_address = args.listen_address;
+    config.rpc_address = args.rpc_address.unwrap_or(args.listen_address);
+    config.native_transport_port = args.native_port;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sibyl")
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        // Installed first: a stop requested while storage opens is honoured once it is open.
+        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+        let node = Node::start(config).await.map_err(|e| e.to_string())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
+        tracing::info!("stop requested");
+        node.shutdown().await.map_err(|e| e.to_string())
+    })
 }

@@ -206,10 +206,8 @@ pub fn plan_insert(
     for (name, term) in columns.iter().zip(values) {
         let (i, c) = column(t, name)?;
         if given[i].is_some() {
-            return Err(CqlError::invalid(format!(
-                "Multiple definitions found for column {}",
-                c.name
-            )));
+            // Cassandra 4's message (checkContainsNoDuplicates in ParsedInsert).
+            return Err(CqlError::invalid("The column names contains duplicates"));
         }
         given[i] = Some(eval_term(term, &c.cql_type, &c.name, v)?);
     }
@@ -322,9 +320,15 @@ fn targets(t: &TableMetadata, rels: &[Relation], v: &Values<'_>) -> CqlResult<Ta
         )));
     }
     if !w.filters.is_empty() {
-        return Err(CqlError::invalid(
-            "Only EQ and IN relation are supported on the partition key (unless you use the token() function)",
-        ));
+        // A clustering column restricted out of order gets Cassandra's clustering message;
+        // otherwise the filter is on the partition key.
+        let clustering_msg = w
+            .needs_filtering
+            .as_ref()
+            .filter(|m| m.starts_with("PRIMARY KEY column") || m.starts_with("Clustering column"));
+        return Err(CqlError::invalid(clustering_msg.cloned().unwrap_or_else(|| {
+            "Only EQ and IN relation are supported on the partition key (unless you use the token() function)".to_string()
+        })));
     }
     let KeySel::Keys(keys) = &w.keys else {
         return Err(CqlError::invalid("Some partition key parts are missing"));
@@ -367,8 +371,20 @@ pub fn plan_update(
     reject_counters(t)?;
     let tg = targets(t, &s.where_clause, v)?;
     let mut all_static = true;
-    for a in &s.assignments {
-        let (_, c) = column(t, assignment_column(a))?;
+    for (i, a) in s.assignments.iter().enumerate() {
+        // Cassandra's grammar rejects a plain `c = v` combined with any other
+        // assignment of the same column (a syntax error, raised while parsing).
+        let name = assignment_column(a);
+        let clash = s.assignments[..i].iter().any(|b| {
+            assignment_column(b) == name
+                && (matches!(a, Assignment::Set { .. }) || matches!(b, Assignment::Set { .. }))
+        });
+        if clash {
+            return Err(CqlError::Syntax(format!(
+                "Multiple incompatible setting of column {name}"
+            )));
+        }
+        let (_, c) = column(t, name)?;
         if matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
             return Err(CqlError::invalid(format!(
                 "PRIMARY KEY part {} found in SET part",
@@ -583,7 +599,20 @@ fn list_index(term: &Term, col: &ColumnMetadata, v: &Values<'_>) -> CqlResult<i3
     }
 }
 
-fn list_element_path(cells: &[Cell], idx: i32) -> CqlResult<Bytes> {
+/// What a list-index operation does, for Cassandra's message on an empty list.
+#[derive(Clone, Copy)]
+enum ListOp {
+    Set,
+    Delete,
+}
+
+fn list_element_path(cells: &[Cell], idx: i32, op: ListOp) -> CqlResult<Bytes> {
+    if cells.is_empty() {
+        return Err(CqlError::invalid(match op {
+            ListOp::Set => "Attempted to set an element on a list which is null",
+            ListOp::Delete => "Attempted to delete an element from a list which is null",
+        }));
+    }
     usize::try_from(idx)
         .ok()
         .and_then(|i| cells.get(i))
@@ -713,7 +742,7 @@ fn apply_assignment(
                 let idx = list_index(k, c, v)?;
                 let val = eval_term(value, et, &c.name, v)?;
                 let cells = current_cells(qp, t, key, ck, c, p.now)?;
-                let path = list_element_path(&cells, idx)?;
+                let path = list_element_path(&cells, idx, ListOp::Set)?;
                 let row = muts.row(t, key, ck, is_static);
                 match val {
                     Val::Unset => {}
@@ -889,7 +918,7 @@ fn delete_target(
                 CqlType::List(_) if c.cql_type.is_multi_cell() => {
                     let idx = list_index(k, c, v)?;
                     let cells = current_cells(qp, t, key, ck, c, p.now)?;
-                    let path = list_element_path(&cells, idx)?;
+                    let path = list_element_path(&cells, idx, ListOp::Delete)?;
                     muts.row(t, key, ck, is_static)
                         .add_cell(p.tombstone(c.id, Some(path.to_vec())));
                 }
@@ -1061,16 +1090,23 @@ pub fn plan(
     default_ts: i64,
     muts: &mut Muts,
 ) -> CqlResult<Option<Conditional>> {
+    // Cassandra: a conditional statement takes its timestamp from Paxos, never the client.
+    let no_custom_timestamp = |cond: Option<Conditional>, ts: &Option<Term>| match (cond, ts) {
+        (Some(_), Some(_)) => Err(CqlError::invalid(
+            "Cannot provide custom timestamp for conditional updates",
+        )),
+        (cond, _) => Ok(cond),
+    };
     match stmt {
         Statement::Insert(s) => {
             let t = qp.table(&s.table, ks)?;
             let p = write_params(qp, &t, &s.using, v, default_ts)?;
-            plan_insert(qp, &t, s, v, &p, muts)
+            no_custom_timestamp(plan_insert(qp, &t, s, v, &p, muts)?, &s.using.timestamp)
         }
         Statement::Update(s) => {
             let t = qp.table(&s.table, ks)?;
             let p = write_params(qp, &t, &s.using, v, default_ts)?;
-            plan_update(qp, &t, s, v, &p, muts)
+            no_custom_timestamp(plan_update(qp, &t, s, v, &p, muts)?, &s.using.timestamp)
         }
         Statement::Delete(s) => {
             let t = qp.table(&s.table, ks)?;
@@ -1080,7 +1116,7 @@ pub fn plan(
             };
             let mut p = write_params(qp, &t, &using, v, default_ts)?;
             p.ttl = 0;
-            plan_delete(qp, &t, s, v, &p, muts)
+            no_custom_timestamp(plan_delete(qp, &t, s, v, &p, muts)?, &s.timestamp)
         }
         _ => Err(CqlError::invalid(
             "Only INSERT, UPDATE and DELETE statements are allowed in a batch",
@@ -1113,13 +1149,17 @@ pub fn apply_conditional(
     };
     let t = first.table.clone();
     let key = first.key.clone();
-    if conds.iter().any(|c| c.key != key || c.table.id != t.id)
-        || muts
-            .partitions()
-            .any(|(tid, k)| *tid != t.storage_id() || *k != key)
+    // Cassandra checks tables first, then partitions, with a message for each.
+    if conds.iter().any(|c| c.table.id != t.id)
+        || muts.partitions().any(|(tid, _)| *tid != t.storage_id())
     {
         return Err(CqlError::invalid(
-            "Batch with conditions cannot span multiple tables or partitions",
+            "Batch with conditions cannot span multiple tables",
+        ));
+    }
+    if conds.iter().any(|c| c.key != key) || muts.partitions().any(|(_, k)| *k != key) {
+        return Err(CqlError::invalid(
+            "Batch with conditions cannot span multiple partitions",
         ));
     }
     let _guard = qp.lock_partition(&key);

@@ -573,10 +573,12 @@ pub fn analyze(t: &TableMetadata, rels: &[Relation], v: &Values<'_>) -> CqlResul
                 let vals = tuple_values(value, &cols, v)?;
                 match op {
                     Operator::Eq => {
-                        for (k, x) in vals.into_iter().enumerate() {
-                            let slot = &mut raw[first + k];
+                        // `first` is a clustering position; `raw` is indexed by column.
+                        for (c, x) in cols.iter().zip(vals) {
+                            let (i, _) = column(t, &c.name)?;
+                            let slot = &mut raw[i];
                             if slot.eq.is_some() {
-                                return Err(dup_eq(cols[k]));
+                                return Err(dup_eq(c));
                             }
                             slot.eq = Some(vec![x]);
                         }
@@ -834,8 +836,19 @@ pub fn analyze(t: &TableMetadata, rels: &[Relation], v: &Values<'_>) -> CqlResul
         stop_reason = Some((pos, false));
         break;
     }
-    if multi.as_ref().is_some_and(|m| m.first > sel.prefix_len) {
-        return Err(CqlError::invalid("Multi-column slice restrictions must follow equality restrictions on the preceding clustering columns"));
+    if let Some(m) = multi.as_ref().filter(|m| m.first > sel.prefix_len) {
+        // Cassandra names the first clustering column left unrestricted before the slice.
+        let name = |p: usize| {
+            ck_idx
+                .get(p)
+                .map(|&i| t.columns[i].name.clone())
+                .unwrap_or_default()
+        };
+        return Err(CqlError::invalid(format!(
+            "PRIMARY KEY column \"{}\" cannot be restricted as preceding column \"{}\" is not restricted",
+            name(m.first),
+            name(sel.prefix_len)
+        )));
     }
     // Clustering relations after the usable prefix become filters.
     let mut clustering_msg: Option<String> = None;

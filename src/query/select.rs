@@ -142,15 +142,16 @@ fn compile_one(t: &TableMetadata, s: &Selectable, depth: usize) -> CqlResult<Out
             let is_wt = matches!(s, Selectable::WriteTime(_));
             let fname = if is_wt { "writetime" } else { "ttl" };
             if matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+                // Cassandra 4 names the function `writeTime` in this message only.
+                let shown = if is_wt { "writeTime" } else { "ttl" };
                 return Err(CqlError::invalid(format!(
-                    "Cannot use selection function {fname} on PRIMARY KEY part {}",
+                    "Cannot use selection function {shown} on PRIMARY KEY part {}",
                     c.name
                 )));
             }
             if c.cql_type.is_multi_cell() {
                 return Err(CqlError::invalid(format!(
-                    "Cannot use selection function {fname} on non-frozen collection {}",
-                    c.name
+                    "Cannot use selection function {fname} on collections"
                 )));
             }
             Out {
@@ -341,6 +342,24 @@ fn compile(t: &TableMetadata, s: &SelectStatement) -> CqlResult<Vec<Out>> {
         }
     };
     if s.distinct {
+        let missing: Vec<&str> = t
+            .partition_key()
+            .filter(|pk| {
+                !outs
+                    .iter()
+                    .any(|o| matches!(&o.sel, Sel::Col(i) if t.columns[*i].name == pk.name))
+            })
+            .map(|pk| pk.name.as_str())
+            .collect();
+        let only_count = outs
+            .iter()
+            .all(|o| matches!(o.sel, Sel::CountAll | Sel::Token));
+        if !missing.is_empty() && !only_count {
+            return Err(CqlError::invalid(format!(
+                "SELECT DISTINCT queries must request all the partition key columns (missing {})",
+                missing.join(", ")
+            )));
+        }
         for o in &outs {
             let ok = match &o.sel {
                 Sel::Col(i) => matches!(
@@ -1258,17 +1277,31 @@ pub fn execute_virtual(
         }
     };
     let limit = limit_value(&s.limit, "[limit]", v)?.map_or(usize::MAX, |l| l as usize);
-    let mut out_rows = Vec::new();
-    for row in rows {
-        let keep = checks.iter().all(|(i, vals)| {
-            let ty = &specs[*i].cql_type;
-            row.get(*i)
-                .and_then(Option::as_ref)
-                .is_some_and(|x| vals.iter().any(|y| compare(x, y, ty) == Ordering::Equal))
-        });
-        if !keep {
-            continue;
+    let mut kept: Vec<Vec<Option<CqlValue>>> = rows
+        .into_iter()
+        .filter(|row| {
+            checks.iter().all(|(i, vals)| {
+                let ty = &specs[*i].cql_type;
+                row.get(*i)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|x| vals.iter().any(|y| compare(x, y, ty) == Ordering::Equal))
+            })
+        })
+        .collect();
+    // `IN` on the partition key (the first column): partitions in key-byte order, as
+    // for ordinary tables; the sort is stable so clustering order is kept.
+    if checks.iter().any(|(i, vals)| *i == 0 && vals.len() > 1) {
+        if let Some(ty) = specs.first().map(|c| c.cql_type.clone()) {
+            kept.sort_by_cached_key(|row| {
+                row.first()
+                    .and_then(Option::as_ref)
+                    .and_then(|x| serialize(x, &ty).ok())
+                    .unwrap_or_default()
+            });
         }
+    }
+    let mut out_rows = Vec::new();
+    for row in kept {
         if out_rows.len() >= limit {
             break;
         }

@@ -399,7 +399,22 @@ impl ClusteringBound {
             }
         }
         match (self, other) {
-            (Before(a), Before(b)) | (After(a), After(b)) => a.cmp(b),
+            // Before(a) precedes everything starting with a: plain byte order is right,
+            // a shorter prefix coming first.
+            (Before(a), Before(b)) => a.cmp(b),
+            // After(a) follows everything starting with a, so when one prefix extends the
+            // other the longer one's After comes first.
+            (After(a), After(b)) => {
+                if a == b {
+                    Ordering::Equal
+                } else if a.starts_with(b) {
+                    Ordering::Less
+                } else if b.starts_with(a) {
+                    Ordering::Greater
+                } else {
+                    a.cmp(b)
+                }
+            }
             // Before(a) is inside or before b's block when a extends b or sorts before b.
             (Before(a), After(b)) => {
                 if a.starts_with(b) || a < b {
@@ -909,5 +924,26 @@ mod tests {
         assert_eq!(longer.cmp_bound(&after), Ordering::Less);
         assert_eq!(ClusteringBound::Bottom.cmp_bound(&before), Ordering::Less);
         assert_eq!(ClusteringBound::Top.cmp_bound(&after), Ordering::Greater);
+    }
+
+    #[test]
+    fn after_of_a_longer_prefix_sorts_before_after_of_its_prefix() {
+        // Regression: `a = 2 AND b > 1` is the slice After([2,1])..After([2]); bytewise
+        // comparison put After([2,1]) after After([2]) and the slice came out empty.
+        let p = b(&[2]);
+        let ps = b(&[2, 1]);
+        let after_ps = ClusteringBound::After(ps.clone());
+        let after_p = ClusteringBound::After(p.clone());
+        assert_eq!(after_ps.cmp_bound(&after_p), Ordering::Less);
+        assert_eq!(after_p.cmp_bound(&after_ps), Ordering::Greater);
+        assert_eq!(after_p.cmp_bound(&after_p.clone()), Ordering::Equal);
+        // Consistency with clusterings: [2,2] lies between the two bounds.
+        assert_eq!(after_ps.cmp_clustering(&[2, 2]), Ordering::Greater);
+        assert_eq!(after_p.cmp_clustering(&[2, 2]), Ordering::Less);
+        // Unrelated prefixes keep byte order.
+        assert_eq!(
+            ClusteringBound::After(b(&[1, 9])).cmp_bound(&after_p),
+            Ordering::Less
+        );
     }
 }

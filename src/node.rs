@@ -1,0 +1,464 @@
+//! A node: the storage engine, the schema, the query processor and the CQL native
+//! transport, started and stopped together.
+//!
+//! [`Node::start`] opens storage (replaying the commitlog), the schema (under
+//! `<data dir>/system`), loads or creates the node's identity (host id and tokens,
+//! kept next to the schema), builds one [`QueryProcessor`] and binds the native
+//! transport on `rpc_address:native_transport_port`. [`Node::shutdown`] stops
+//! accepting connections, lets requests in flight finish, then flushes memtables
+//! and closes storage.
+//!
+//! **Node-local system tables.** `system.local`, `system.peers` and
+//! `system.peers_v2` are not stored: [`NodeCatalog`] wraps the [`SchemaManager`]
+//! and answers them from the node's identity, so drivers reading them at connect go
+//! through the one execution path like every other SELECT. A one-node cluster has
+//! no peers, so both peers tables are empty. The ring/membership issue replaces the
+//! random tokens and the empty peers with real ones.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+use sibyl_cql::parser::{DescribeTarget, Statement};
+use sibyl_cql::types::CqlValue;
+use sibyl_storage::Storage;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::NodeConfig;
+use crate::error::CqlResult;
+use crate::query::{Catalog, ColumnSpec, QueryProcessor, ResultMessage, VirtualRows};
+use crate::schema::model::TableMetadata;
+use crate::schema::SchemaManager;
+use crate::transport::{Server, TransportConfig};
+
+/// `release_version` reported to clients. Drivers and cqlsh switch features on it
+/// (cqlsh sends server-side DESCRIBE to 4.0 and later). 5.0.0 rather than 4.1: cqlsh
+/// 6.2 prints "WARNING: cqlsh was built against 5.0.0, but this server is ..." on
+/// every run otherwise, polluting `cqlsh -f` output; no driver behaves differently
+/// between 4.1 and 5.0 for what Sibyl serves.
+pub const RELEASE_VERSION: &str = "5.0.0";
+
+/// `cql_version` reported in `system.local` and in SUPPORTED.
+pub const CQL_VERSION: &str = "3.4.7";
+
+/// The partitioner (the only one Sibyl has).
+pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
+
+/// Data center and rack of a node until snitch configuration exists.
+pub const DATA_CENTER: &str = "datacenter1";
+/// See [`DATA_CENTER`].
+pub const RACK: &str = "rack1";
+
+/// Internode port reported in `system.local` (Cassandra's `storage_port`); nothing
+/// listens there yet.
+pub const STORAGE_PORT: u16 = 7000;
+
+/// Name of the identity file in the system directory.
+const IDENTITY_FILE: &str = "identity";
+
+/// Why a node could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A bad configuration value.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The storage engine failed to open or close.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// The schema could not be loaded.
+    #[error("schema: {0}")]
+    Schema(String),
+    /// Files of the node (identity) or the listening socket.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NodeError {
+    let what = what.into();
+    move |source| NodeError::Io { what, source }
+}
+
+/// Who this node is: kept across restarts so drivers see the same host.
+///
+/// File layout (`<data dir>/system/identity`, text):
+///
+/// ```text
+/// host_id=<uuid>
+/// tokens=<i64>,<i64>,...
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub host_id: u128,
+    /// Murmur3 tokens owned by this node, sorted.
+    pub tokens: Vec<i64>,
+}
+
+impl Identity {
+    /// Reads the identity under `dir`, or creates one with `num_tokens` random tokens
+    /// (written durably before it is used).
+    pub fn load_or_create(dir: &Path, num_tokens: usize) -> Result<Identity, NodeError> {
+        let path = dir.join(IDENTITY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Identity::parse(&text).ok_or_else(|| {
+                NodeError::Config(format!("{} is not a valid identity file", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let id = Identity::random(num_tokens);
+                id.write(dir)?;
+                Ok(id)
+            }
+            Err(e) => Err(io_err(format!("reading {}", path.display()))(e)),
+        }
+    }
+
+    fn random(num_tokens: usize) -> Identity {
+        let mut tokens = Vec::with_capacity(num_tokens);
+        while tokens.len() < num_tokens {
+            let t: i64 = rand::random();
+            // i64::MIN is the partitioner's minimum token, owned by no node.
+            if t != i64::MIN && !tokens.contains(&t) {
+                tokens.push(t);
+            }
+        }
+        tokens.sort_unstable();
+        Identity {
+            host_id: crate::schema::manager::random_uuid(),
+            tokens,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Identity> {
+        let mut host_id = None;
+        let mut tokens = None;
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("host_id=") {
+                host_id = parse_uuid(v);
+            } else if let Some(v) = line.strip_prefix("tokens=") {
+                let parsed: Result<Vec<i64>, _> = v.split(',').map(str::parse).collect();
+                tokens = parsed.ok();
+            }
+        }
+        Some(Identity {
+            host_id: host_id?,
+            tokens: tokens.filter(|t| !t.is_empty())?,
+        })
+    }
+
+    fn write(&self, dir: &Path) -> Result<(), NodeError> {
+        std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        let tokens: Vec<String> = self.tokens.iter().map(i64::to_string).collect();
+        let body = format!(
+            "host_id={}\ntokens={}\n",
+            format_uuid(self.host_id),
+            tokens.join(",")
+        );
+        let tmp = dir.join(format!("{IDENTITY_FILE}.tmp"));
+        let path = dir.join(IDENTITY_FILE);
+        let what = format!("writing {}", path.display());
+        let mut f = std::fs::File::create(&tmp).map_err(io_err(what.clone()))?;
+        f.write_all(body.as_bytes()).map_err(io_err(what.clone()))?;
+        // IMPORTANT: the file's bytes are durable before the rename publishes them, and
+        // the rename is durable (directory fsync) before the identity is used.
+        f.sync_all().map_err(io_err(what.clone()))?;
+        std::fs::rename(&tmp, &path).map_err(io_err(what.clone()))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(what))?;
+        Ok(())
+    }
+}
+
+fn format_uuid(u: u128) -> String {
+    let h = format!("{u:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn parse_uuid(s: &str) -> Option<u128> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    u128::from_str_radix(&hex, 16).ok()
+}
+
+/// What `system.local` reports besides the schema version.
+#[derive(Debug)]
+pub struct LocalInfo {
+    pub identity: Identity,
+    pub cluster_name: String,
+    pub listen_address: IpAddr,
+    pub rpc_address: IpAddr,
+    /// The bound native port (known once the transport has bound).
+    pub native_port: AtomicU16,
+    /// Seconds since the epoch at start (`gossip_generation`).
+    pub generation: i32,
+}
+
+/// The executor's catalog on a node: the schema, plus the node-local system tables
+/// (`system.local`, `system.peers`, `system.peers_v2`) answered from [`LocalInfo`].
+pub struct NodeCatalog {
+    schema: Arc<SchemaManager>,
+    local: Arc<LocalInfo>,
+}
+
+impl NodeCatalog {
+    pub fn new(schema: Arc<SchemaManager>, local: Arc<LocalInfo>) -> NodeCatalog {
+        NodeCatalog { schema, local }
+    }
+
+    fn specs(meta: &TableMetadata) -> Vec<ColumnSpec> {
+        meta.columns
+            .iter()
+            .map(|c| ColumnSpec {
+                keyspace: meta.keyspace.clone(),
+                table: meta.name.clone(),
+                name: c.name.clone(),
+                cql_type: c.cql_type.clone(),
+            })
+            .collect()
+    }
+
+    fn local_value(&self, column: &str) -> Option<CqlValue> {
+        let l = &self.local;
+        let text = |s: &str| Some(CqlValue::Text(s.to_string()));
+        match column {
+            "key" => text("local"),
+            "bootstrapped" => text("COMPLETED"),
+            "broadcast_address" | "listen_address" => Some(CqlValue::Inet(l.listen_address)),
+            "broadcast_port" | "listen_port" => Some(CqlValue::Int(i32::from(STORAGE_PORT))),
+            "cluster_name" => text(&l.cluster_name),
+            "cql_version" => text(CQL_VERSION),
+            "data_center" => text(DATA_CENTER),
+            "gossip_generation" => Some(CqlValue::Int(l.generation)),
+            "host_id" => Some(CqlValue::Uuid(l.identity.host_id)),
+            "native_protocol_version" => text("5"),
+            "partitioner" => text(PARTITIONER),
+            "rack" => text(RACK),
+            "release_version" => text(RELEASE_VERSION),
+            "rpc_address" => Some(CqlValue::Inet(l.rpc_address)),
+            "rpc_port" => Some(CqlValue::Int(i32::from(
+                l.native_port.load(Ordering::Relaxed),
+            ))),
+            "schema_version" => Some(CqlValue::Uuid(self.schema.version())),
+            "tokens" => {
+                // A set is sorted by its element type's order: text sorts bytewise.
+                let mut t: Vec<String> = l.identity.tokens.iter().map(i64::to_string).collect();
+                t.sort();
+                Some(CqlValue::Set(t.into_iter().map(CqlValue::Text).collect()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Catalog for NodeCatalog {
+    fn table(&self, keyspace: &str, name: &str) -> CqlResult<Arc<TableMetadata>> {
+        self.schema.table(keyspace, name)
+    }
+    fn keyspace_exists(&self, keyspace: &str) -> bool {
+        self.schema.keyspace(keyspace).is_some()
+    }
+    fn virtual_table(&self, keyspace: &str, table: &str) -> Option<VirtualRows> {
+        if keyspace != "system" {
+            return self.schema.virtual_table(keyspace, table);
+        }
+        match table {
+            "local" => {
+                let meta = self.schema.table(keyspace, table).ok()?;
+                let row = meta
+                    .columns
+                    .iter()
+                    .map(|c| self.local_value(&c.name))
+                    .collect();
+                Some((Self::specs(&meta), vec![row]))
+            }
+            "peers" | "peers_v2" => {
+                let meta = self.schema.table(keyspace, table).ok()?;
+                Some((Self::specs(&meta), Vec::new()))
+            }
+            _ => self.schema.virtual_table(keyspace, table),
+        }
+    }
+    fn execute_ddl(
+        &self,
+        stmt: &Statement,
+        session_keyspace: Option<&str>,
+    ) -> CqlResult<ResultMessage> {
+        self.schema.execute_ddl(stmt, session_keyspace)
+    }
+    fn describe(
+        &self,
+        target: &DescribeTarget,
+        session_keyspace: Option<&str>,
+    ) -> CqlResult<ResultMessage> {
+        self.schema.describe(target, session_keyspace)
+    }
+}
+
+/// A running node.
+pub struct Node {
+    storage: Arc<Storage>,
+    schema: Arc<SchemaManager>,
+    processor: Arc<QueryProcessor>,
+    local: Arc<LocalInfo>,
+    transport: Server,
+    data_dir: PathBuf,
+}
+
+impl Node {
+    /// Opens everything and starts serving CQL. Must run inside a multi-threaded
+    /// tokio runtime (requests execute on its blocking pool).
+    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        let storage_config = config.storage_config().map_err(NodeError::Config)?;
+        let system_dir = config.system_dir();
+        let num_tokens = config.num_tokens.max(1);
+        let root = config.root_dir.clone();
+        // Storage and schema open with blocking file I/O (commitlog replay can be long).
+        let opened = tokio::task::spawn_blocking(move || {
+            let (storage, report) = Storage::open(storage_config)
+                .map_err(|e| NodeError::Storage(format!("cannot open {}: {e}", root.display())))?;
+            for t in &report.torn_segments {
+                tracing::warn!("commitlog: {t}");
+            }
+            tracing::info!(
+                tables = report.tables,
+                replayed = report.records_replayed,
+                "storage open"
+            );
+            let storage = Arc::new(storage);
+            std::fs::create_dir_all(&system_dir)
+                .map_err(io_err(format!("creating {}", system_dir.display())))?;
+            let schema = SchemaManager::open(storage.clone(), &system_dir)
+                .map_err(|e| NodeError::Schema(e.to_string()))?;
+            let identity = Identity::load_or_create(&system_dir, num_tokens)?;
+            Ok::<_, NodeError>((storage, Arc::new(schema), identity))
+        })
+        .await
+        .map_err(|e| NodeError::Storage(format!("startup task failed: {e}")))??;
+        let (storage, schema, identity) = opened;
+        let generation = (SystemClock.now_micros() / 1_000_000) as i32;
+        let local = Arc::new(LocalInfo {
+            identity,
+            cluster_name: config.cluster_name.clone(),
+            listen_address: config.listen_address,
+            rpc_address: config.rpc_address,
+            native_port: AtomicU16::new(config.native_transport_port),
+            generation,
+        });
+        let catalog = Arc::new(NodeCatalog::new(schema.clone(), local.clone()));
+        let processor = Arc::new(QueryProcessor::with_catalog(
+            storage.clone(),
+            catalog,
+            Arc::new(SystemClock),
+        ));
+        let transport_config = TransportConfig {
+            addr: SocketAddr::new(config.rpc_address, config.native_transport_port),
+            max_connections: config.native_transport_max_connections.max(1),
+            max_frame_size_bytes: config.native_transport_max_frame_size_bytes,
+        };
+        let transport = match Server::bind(transport_config, processor.clone()).await {
+            Ok(t) => t,
+            Err(e) => {
+                // Storage is open: close it before reporting, so the commitlog is clean.
+                let _ = storage.close();
+                return Err(io_err(format!(
+                    "binding the native transport on {}:{}",
+                    config.rpc_address, config.native_transport_port
+                ))(e));
+            }
+        };
+        local
+            .native_port
+            .store(transport.local_addr().port(), Ordering::Relaxed);
+        tracing::info!(address = %transport.local_addr(), "CQL native transport listening");
+        Ok(Node {
+            storage,
+            schema,
+            processor,
+            local,
+            transport,
+            data_dir: config.root_dir,
+        })
+    }
+
+    /// The address the native transport is bound to (its port when started on 0).
+    pub fn native_addr(&self) -> SocketAddr {
+        self.transport.local_addr()
+    }
+
+    /// The node's host id.
+    pub fn host_id(&self) -> u128 {
+        self.local.identity.host_id
+    }
+
+    /// The node's root data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The query processor (for in-process tools and tests).
+    pub fn processor(&self) -> &Arc<QueryProcessor> {
+        &self.processor
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Arc<SchemaManager> {
+        &self.schema
+    }
+
+    /// Stops the transport (in-flight requests finish and are answered), then flushes
+    /// memtables and closes storage.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        self.transport.shutdown().await;
+        drop(self.processor);
+        let storage = self.storage;
+        tokio::task::spawn_blocking(move || {
+            tracing::info!("shutting down: flushing memtables");
+            storage
+                .flush_all()
+                .map_err(|e| NodeError::Storage(e.to_string()))?;
+            storage
+                .close()
+                .map_err(|e| NodeError::Storage(e.to_string()))
+        })
+        .await
+        .map_err(|e| NodeError::Storage(format!("shutdown task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_round_trips_and_persists() {
+        // Checks that an identity is created once, then read back unchanged.
+        let dir = tempfile::tempdir().expect("tmp");
+        let a = Identity::load_or_create(dir.path(), 16).expect("create");
+        assert_eq!(a.tokens.len(), 16);
+        let b = Identity::load_or_create(dir.path(), 16).expect("load");
+        assert_eq!(a, b);
+        assert_eq!(parse_uuid(&format_uuid(a.host_id)), Some(a.host_id));
+    }
+
+    #[test]
+    fn corrupt_identity_is_refused() {
+        // Checks that a damaged identity file stops the node instead of inventing a new one.
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join(IDENTITY_FILE), "host_id=zz\n").expect("write");
+        assert!(Identity::load_or_create(dir.path(), 16).is_err());
+    }
+}

@@ -1,0 +1,380 @@
+//! QUERY, PREPARE, EXECUTE and BATCH: protocol messages to [`QueryProcessor`] calls
+//! and back. Synchronous (it runs on the blocking pool); no I/O of its own.
+//!
+//! Errors become ERROR bodies with the fields the protocol defines for their code
+//! (AlreadyExists carries keyspace and table, Unprepared the id). A DDL result also
+//! publishes a SCHEMA_CHANGE event and empties the prepared statement cache.
+
+use std::sync::Mutex;
+
+use md5::{Digest, Md5};
+use sibyl_cql::parser::BatchKind;
+use sibyl_cql::parser::Statement;
+use sibyl_cql::protocol::{
+    self as p, BatchQuery, BatchType, Consistency, ErrorBody, ErrorKind, Event, Failures,
+    PreparedMetadata, QueryParameters, QueryValues, Request, Response, ResultBody, ResultMetadata,
+    Value,
+};
+
+use crate::error::CqlError;
+use crate::query::{
+    BatchItem, ColumnSpec, Prepared, QueryOptions, ResultMessage, SchemaChange, SchemaChangeTarget,
+    SchemaChangeType, Session,
+};
+use crate::transport::Shared;
+
+/// Protocol v5: the first version with result metadata ids and failure reason maps.
+const V5: u8 = 5;
+
+/// Executes one request; never fails (errors are ERROR responses).
+pub fn handle(
+    shared: &Shared,
+    request: Request,
+    version: u8,
+    session: &Mutex<Session>,
+) -> Response {
+    let consistency = request_consistency(&request);
+    match run(shared, request, version, session) {
+        Ok(r) => r,
+        Err(e) => Response::Error(error_body(&e, version, consistency)),
+    }
+}
+
+fn request_consistency(r: &Request) -> Consistency {
+    match r {
+        Request::Query { params, .. } => params.consistency,
+        Request::Execute(e) => e.params.consistency,
+        Request::Batch(b) => b.consistency,
+        _ => Consistency::One,
+    }
+}
+
+fn run(
+    shared: &Shared,
+    request: Request,
+    version: u8,
+    session: &Mutex<Session>,
+) -> Result<Response, CqlError> {
+    let qp = &shared.processor;
+    match request {
+        Request::Query { query, params } => {
+            let opts = options(&params)?;
+            let mut sess = current(session);
+            let r = qp.execute_text(&query, &opts, &mut sess)?;
+            Ok(result(shared, r, None, &params, version, session))
+        }
+        Request::Prepare(prep) => {
+            let ks = prep.keyspace.or_else(|| current(session).keyspace);
+            let prepared = qp.prepare(&prep.query, ks.as_deref())?;
+            shared.prepared.insert(prepared.clone());
+            Ok(Response::Result(ResultBody::Prepared(prepared_body(
+                shared, &prepared, version,
+            ))))
+        }
+        Request::Execute(ex) => {
+            let prepared = shared
+                .prepared
+                .get(&ex.id)
+                .ok_or_else(|| CqlError::Unprepared { id: ex.id.clone() })?;
+            let opts = options(&ex.params)?;
+            let mut sess = current(session);
+            let r = qp.execute(&prepared, &opts, &mut sess)?;
+            let client_meta = Some((prepared.as_ref(), ex.result_metadata_id.as_deref()));
+            Ok(result(shared, r, client_meta, &ex.params, version, session))
+        }
+        Request::Batch(b) => {
+            let sess = current(session);
+            let ks = b.keyspace.clone().or_else(|| sess.keyspace.clone());
+            let mut items = Vec::with_capacity(b.statements.len());
+            for st in &b.statements {
+                let prepared = match &st.query {
+                    BatchQuery::Text(q) => qp.prepare(q, ks.as_deref())?,
+                    BatchQuery::Prepared(id) => shared
+                        .prepared
+                        .get(id)
+                        .ok_or_else(|| CqlError::Unprepared { id: id.clone() })?,
+                };
+                let (values, unset) = match &st.values {
+                    QueryValues::None => (Vec::new(), Vec::new()),
+                    QueryValues::Positional(v) => split_values(v.iter()),
+                    QueryValues::Named(_) => {
+                        return Err(CqlError::invalid(
+                            "Named values are not supported in a BATCH",
+                        ))
+                    }
+                };
+                items.push(BatchItem {
+                    prepared,
+                    values,
+                    unset,
+                });
+            }
+            let kind = match b.batch_type {
+                BatchType::Logged => BatchKind::Logged,
+                BatchType::Unlogged => BatchKind::Unlogged,
+                BatchType::Counter => BatchKind::Counter,
+            };
+            let opts = QueryOptions {
+                timestamp: b.timestamp,
+                keyspace: b.keyspace.clone(),
+                ..QueryOptions::default()
+            };
+            let mut sess = sess;
+            let r = qp.execute_batch(kind, &items, &opts, &mut sess)?;
+            let params = QueryParameters::new(b.consistency);
+            Ok(result(shared, r, None, &params, version, session))
+        }
+        other => Err(CqlError::Protocol(format!(
+            "Unexpected message {:?} on the request path",
+            other.opcode()
+        ))),
+    }
+}
+
+fn current(session: &Mutex<Session>) -> Session {
+    session.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn split_values<'a>(v: impl Iterator<Item = &'a Value>) -> (Vec<Option<Vec<u8>>>, Vec<bool>) {
+    v.map(|x| match x {
+        Value::Bytes(b) => (Some(b.clone()), false),
+        Value::Null => (None, false),
+        Value::Unset => (None, true),
+    })
+    .unzip()
+}
+
+/// The executor's options from QUERY/EXECUTE parameters.
+fn options(params: &QueryParameters) -> Result<QueryOptions, CqlError> {
+    let (values, unset, names) = match &params.values {
+        QueryValues::None => (Vec::new(), Vec::new(), None),
+        QueryValues::Positional(v) => {
+            let (a, b) = split_values(v.iter());
+            (a, b, None)
+        }
+        QueryValues::Named(v) => {
+            let (a, b) = split_values(v.iter().map(|(_, x)| x));
+            (a, b, Some(v.iter().map(|(n, _)| n.clone()).collect()))
+        }
+    };
+    // A page size of zero or less means "no paging" (spec §4.1.4).
+    let page_size = params.page_size.filter(|n| *n > 0).map(|n| n as usize);
+    Ok(QueryOptions {
+        values,
+        unset,
+        names,
+        page_size,
+        paging_state: params.paging_state.clone(),
+        timestamp: params.timestamp,
+        keyspace: params.keyspace.clone(),
+        skip_metadata: params.skip_metadata,
+    })
+}
+
+/// The protocol's column spec of an executor column.
+pub fn column_spec(c: &ColumnSpec) -> p::ColumnSpec {
+    p::ColumnSpec {
+        keyspace: c.keyspace.clone(),
+        table: c.table.clone(),
+        name: c.name.clone(),
+        cql_type: c.cql_type.clone(),
+    }
+}
+
+/// Result metadata id (v5): a digest of the result columns, so a client holding
+/// the id of other columns is told the metadata changed.
+pub fn result_metadata_id(columns: &[ColumnSpec]) -> Vec<u8> {
+    let mut h = Md5::new();
+    for c in columns {
+        h.update(c.keyspace.as_bytes());
+        h.update([0]);
+        h.update(c.table.as_bytes());
+        h.update([0]);
+        h.update(c.name.as_bytes());
+        h.update([0]);
+        h.update(format!("{:?}", c.cql_type).as_bytes());
+        h.update([0xff]);
+    }
+    h.finalize().to_vec()
+}
+
+fn prepared_body(shared: &Shared, prep: &Prepared, version: u8) -> p::Prepared {
+    p::Prepared {
+        id: prep.id.to_vec(),
+        result_metadata_id: (version >= V5).then(|| result_metadata_id(&prep.result_columns)),
+        metadata: PreparedMetadata {
+            columns: prep.bind_specs.iter().map(column_spec).collect(),
+            pk_indices: pk_indices(shared, prep),
+        },
+        result_metadata: ResultMetadata::with_columns(
+            prep.result_columns.iter().map(column_spec).collect(),
+        ),
+    }
+}
+
+/// Indices of the bind markers giving each partition key column, in key order, when
+/// every one is bound by a marker (drivers route by them); empty otherwise.
+fn pk_indices(shared: &Shared, prep: &Prepared) -> Vec<u16> {
+    let table = match &prep.statement {
+        Statement::Select(s) => &s.table,
+        Statement::Insert(s) => &s.table,
+        Statement::Update(s) => &s.table,
+        Statement::Delete(s) => &s.table,
+        _ => return Vec::new(),
+    };
+    let Some(ks) = table.keyspace.as_deref().or(prep.keyspace.as_deref()) else {
+        return Vec::new();
+    };
+    let Ok(meta) = shared.processor.catalog.table(ks, &table.name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for pk in meta.partition_key() {
+        let found = prep
+            .bind_specs
+            .iter()
+            .position(|s| s.name == pk.name && s.table == meta.name && s.keyspace == meta.keyspace);
+        match found.and_then(|i| u16::try_from(i).ok()) {
+            Some(i) => out.push(i),
+            None => return Vec::new(),
+        }
+    }
+    out
+}
+
+/// Turns an execution result into a RESULT, applying USE to the session and
+/// publishing schema changes.
+fn result(
+    shared: &Shared,
+    r: ResultMessage,
+    prepared: Option<(&Prepared, Option<&[u8]>)>,
+    params: &QueryParameters,
+    version: u8,
+    session: &Mutex<Session>,
+) -> Response {
+    let body = match r {
+        ResultMessage::Void => ResultBody::Void,
+        ResultMessage::SetKeyspace(ks) => {
+            session.lock().unwrap_or_else(|e| e.into_inner()).keyspace = Some(ks.clone());
+            ResultBody::SetKeyspace(ks)
+        }
+        ResultMessage::SchemaChange(sc) => {
+            let sc = schema_change(sc);
+            shared.prepared.clear();
+            let _ = shared.events.send(Event::SchemaChange(sc.clone()));
+            ResultBody::SchemaChange(sc)
+        }
+        ResultMessage::Rows(rows) => {
+            let mut meta = rows_metadata(&rows.columns, prepared, params, version);
+            meta.paging_state = rows.paging_state;
+            ResultBody::Rows(p::Rows {
+                metadata: meta,
+                rows: rows.rows,
+            })
+        }
+    };
+    Response::Result(body)
+}
+
+/// Full metadata, or No_metadata when the client asked to skip it and what it holds
+/// (from PREPARE) still describes these columns; v5 clients holding another
+/// metadata id are sent the new one (Metadata_changed).
+fn rows_metadata(
+    columns: &[ColumnSpec],
+    prepared: Option<(&Prepared, Option<&[u8]>)>,
+    params: &QueryParameters,
+    version: u8,
+) -> ResultMetadata {
+    let full = || ResultMetadata::with_columns(columns.iter().map(column_spec).collect());
+    let Some((prep, client_id)) = prepared else {
+        return full();
+    };
+    let current_id = (version >= V5).then(|| result_metadata_id(columns));
+    let client_is_current = match (&current_id, client_id) {
+        (Some(cur), Some(theirs)) => cur.as_slice() == theirs,
+        (Some(_), None) => false,
+        (None, _) => prep.result_columns.as_slice() == columns,
+    };
+    if params.skip_metadata && client_is_current {
+        return ResultMetadata::no_metadata(columns.len());
+    }
+    let mut meta = full();
+    if let (Some(cur), Some(theirs)) = (current_id, client_id) {
+        if cur.as_slice() != theirs {
+            meta.new_metadata_id = Some(cur);
+        }
+    }
+    meta
+}
+
+fn schema_change(sc: SchemaChange) -> p::SchemaChange {
+    let change = match sc.change {
+        SchemaChangeType::Created => p::SchemaChangeType::Created,
+        SchemaChangeType::Updated => p::SchemaChangeType::Updated,
+        SchemaChangeType::Dropped => p::SchemaChangeType::Dropped,
+    };
+    let target = match sc.target {
+        SchemaChangeTarget::Keyspace => p::SchemaChangeTarget::Keyspace(sc.keyspace),
+        SchemaChangeTarget::Table => p::SchemaChangeTarget::Table {
+            keyspace: sc.keyspace,
+            name: sc.name,
+        },
+        SchemaChangeTarget::Type => p::SchemaChangeTarget::Type {
+            keyspace: sc.keyspace,
+            name: sc.name,
+        },
+        SchemaChangeTarget::Function => p::SchemaChangeTarget::Function {
+            keyspace: sc.keyspace,
+            name: sc.name,
+            arg_types: sc.arguments,
+        },
+        SchemaChangeTarget::Aggregate => p::SchemaChangeTarget::Aggregate {
+            keyspace: sc.keyspace,
+            name: sc.name,
+            arg_types: sc.arguments,
+        },
+    };
+    p::SchemaChange { change, target }
+}
+
+/// The ERROR body of an executor error, with the fields its code carries.
+pub fn error_body(e: &CqlError, version: u8, consistency: Consistency) -> ErrorBody {
+    // A single node: one replica was asked and it failed.
+    let failures = || {
+        if version >= V5 {
+            Failures::Reasons(Vec::new())
+        } else {
+            Failures::Count(1)
+        }
+    };
+    let kind = match e {
+        CqlError::Server(_) => ErrorKind::Server,
+        CqlError::Protocol(_) => ErrorKind::Protocol,
+        CqlError::Syntax(_) => ErrorKind::Syntax,
+        CqlError::Invalid(_) => ErrorKind::Invalid,
+        CqlError::Config(_) => ErrorKind::Config,
+        CqlError::AlreadyExists {
+            keyspace, table, ..
+        } => ErrorKind::AlreadyExists {
+            keyspace: keyspace.clone(),
+            table: table.clone(),
+        },
+        CqlError::Unprepared { id } => ErrorKind::Unprepared { id: id.clone() },
+        CqlError::WriteFailure(_) => ErrorKind::WriteFailure {
+            consistency,
+            received: 0,
+            block_for: 1,
+            failures: failures(),
+            write_type: "SIMPLE".into(),
+        },
+        CqlError::ReadFailure(_) => ErrorKind::ReadFailure {
+            consistency,
+            received: 0,
+            block_for: 1,
+            failures: failures(),
+            data_present: false,
+        },
+        CqlError::Truncate(_) => ErrorKind::TruncateError,
+    };
+    ErrorBody::new(kind, e.to_string())
+}
