@@ -15,7 +15,7 @@ RUN="../shared/compat/run.sh"
 HOST=127.0.0.1
 
 [ -x "$SIBYL" ] || { echo "compat: $SIBYL not built (cargo build -p sibyl)"; exit 1; }
-[ -x "$RUN" ] || { echo "compat: $RUN not found"; exit 1; }
+[ -f "$RUN" ] || { echo "compat: $RUN not found"; exit 1; }
 
 # A port nobody listens on now (the kernel picks it; a race with another process
 # binding it before the node does is possible but harmless: startup then fails).
@@ -58,7 +58,7 @@ if [ "$ready" != 1 ]; then
 fi
 
 echo "== compat: node pid $PID on $HOST:$PORT (data $DATA/node)"
-"$RUN" "$HOST" "$PORT"
+bash "$RUN" "$HOST" "$PORT"
 rc=$?
 if [ $rc != 0 ]; then
   echo "== compat: node log (warnings and errors)"

@@ -19,10 +19,10 @@ cargo nextest run --workspace --profile ci --no-fail-fast
 echo "== doc tests"
 cargo test --workspace --doc --quiet
 
-if [ -x ../shared/compat/run.sh ]; then
+if [ -f ../shared/compat/run.sh ]; then
   echo "== compat (Python driver, cqlsh)"
   cargo build -p sibyl --quiet
-  scripts/compat.sh target/debug/sibyl
+  bash scripts/compat.sh target/debug/sibyl
 else
   echo "== compat: skipped (../shared/compat/run.sh not found)"
 fi

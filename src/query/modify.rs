@@ -258,8 +258,10 @@ pub fn plan_insert(
     let key = partition_key(t, &pk)?;
     let clustering = mapping::clustering(t, &ck)?;
     let now_micros = qp.clock.now_micros();
-    {
-        let row = muts.row(t, &key, &clustering, static_only_row);
+    // Only an INSERT that writes a regular row gets the primary key liveness info
+    // (Cassandra's UpdateStatement.addUpdateForKey); the static row never does.
+    if !static_only_row {
+        let row = muts.row(t, &key, &clustering, false);
         let marker = LivenessInfo::new(p.timestamp, p.ttl, p.now);
         if marker.supersedes(&row.liveness) {
             row.liveness = marker;
@@ -270,7 +272,7 @@ pub fn plan_insert(
         let row = muts.row(t, &key, &clustering, c.kind == ColumnKind::Static);
         match val {
             Val::Unset => {}
-            Val::Null => row.add_cell(p.tombstone(c.id, None)),
+            Val::Null => row.add_cell(null_write(p, c)),
             Val::Value(x) => write_value(row, c, &x, p, true, now_micros)?,
         }
     }
@@ -599,6 +601,18 @@ fn list_index(term: &Term, col: &ColumnMetadata, v: &Values<'_>) -> CqlResult<i3
     }
 }
 
+/// The cell a `c = null` write becomes. For a non-frozen collection or UDT it is the
+/// collection-wide deletion, written at `timestamp - 1` exactly as an overwrite's
+/// (Cassandra), so elements written at the same timestamp (e.g. in the same batch)
+/// survive.
+fn null_write(p: &WriteParams, c: &ColumnMetadata) -> Cell {
+    let mut cell = p.tombstone(c.id, None);
+    if c.cql_type.is_multi_cell() {
+        cell.timestamp = cell.timestamp.saturating_sub(1);
+    }
+    cell
+}
+
 /// What a list-index operation does, for Cassandra's message on an empty list.
 #[derive(Clone, Copy)]
 enum ListOp {
@@ -653,7 +667,7 @@ fn apply_assignment(
             let row = muts.row(t, key, ck, is_static);
             match val {
                 Val::Unset => {}
-                Val::Null => row.add_cell(p.tombstone(c.id, None)),
+                Val::Null => row.add_cell(null_write(p, c)),
                 Val::Value(x) => write_value(row, c, &x, p, true, now_micros)?,
             }
         }
