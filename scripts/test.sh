@@ -4,7 +4,8 @@
 # Runs every crate's tests with cargo-nextest (a hung test is killed after 3 min,
 # see .config/nextest.toml), then the doc tests, then the third-party client checks
 # of ../shared/compat (the Python driver with protocol v4 and v5, and cqlsh) against
-# a fresh node (scripts/compat.sh), when that directory exists.
+# a fresh node (scripts/compat.sh), when that directory exists, and the DataStax
+# Node.js driver check (scripts/node_compat.sh; needs node and npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +27,7 @@ if [ -f ../shared/compat/run.sh ]; then
 else
   echo "== compat: skipped (../shared/compat/run.sh not found)"
 fi
+
+echo "== node compat (Node.js driver)"
+cargo build -p sibyl --quiet
+bash scripts/node_compat.sh target/debug/sibyl

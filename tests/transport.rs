@@ -361,9 +361,11 @@ async fn unprepared_statement_is_reprepared_by_the_driver() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_input_gets_errors_and_the_node_keeps_serving() {
-    // Checks garbage bytes, an unsupported version (0x07, and v1/v2's old header) and an
-    // oversized frame each get a protocol ERROR; the oversized frame keeps its
-    // connection (its body is skipped); other connections and drivers keep working.
+    // Checks garbage bytes, an unsupported version (0x07, and v1/v2's old header), an
+    // oversized frame, invalid UTF-8 in a string, an unknown opcode, a wrong body
+    // length and a truncated frame each get a protocol ERROR or a closed connection;
+    // the oversized frame keeps its connection (its body is skipped); other
+    // connections and drivers keep working.
     let dir = tempfile::tempdir().expect("tmp");
     let node = start_node(dir.path()).await;
     let addr = node.native_addr();
@@ -433,6 +435,57 @@ async fn malformed_input_gets_errors_and_the_node_keeps_serving() {
     early.send(4, 1, query("SELECT * FROM system.local")).await;
     let r = early.recv().await.expect("answer");
     assert_error_contains(&r.response, "expecting STARTUP");
+
+    // Invalid UTF-8 in a QUERY string: an error answer, never a panic or a query.
+    let mut bad_utf8 = Raw::connect(addr).await;
+    bad_utf8.startup(4).await;
+    let mut body = Vec::new();
+    body.extend_from_slice(&4u32.to_be_bytes());
+    body.extend_from_slice(&[0xff, 0xfe, 0xfd, 0xfc]);
+    body.extend_from_slice(&1u16.to_be_bytes()); // consistency ONE
+    body.push(0); // no flags
+    let mut frame = vec![0x04, 0, 0, 11, 0x07];
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    bad_utf8.stream.write_all(&frame).await.expect("write");
+    let r = bad_utf8.recv().await.expect("answer");
+    assert_eq!(r.stream, 11);
+    assert!(matches!(r.response, Response::Error(_)), "{:?}", r.response);
+
+    // An unknown opcode: an error answer.
+    let mut unknown = Raw::connect(addr).await;
+    unknown.startup(4).await;
+    unknown
+        .stream
+        .write_all(&[0x04, 0, 0, 12, 0x7f, 0, 0, 0, 0])
+        .await
+        .expect("write");
+    let r = unknown.recv().await.expect("answer");
+    assert!(matches!(r.response, Response::Error(_)), "{:?}", r.response);
+
+    // A body length that disagrees with the body (QUERY announcing 3 bytes), then a
+    // truncated frame and a closed socket: errors or a closed connection, no hang.
+    let mut wrong_len = Raw::connect(addr).await;
+    wrong_len.startup(4).await;
+    wrong_len
+        .stream
+        .write_all(&[0x04, 0, 0, 13, 0x07, 0, 0, 0, 3, 0, 0, 0])
+        .await
+        .expect("write");
+    let r = wrong_len.recv().await;
+    assert!(
+        r.as_ref()
+            .is_none_or(|r| matches!(r.response, Response::Error(_))),
+        "{r:?}"
+    );
+    let mut truncated = Raw::connect(addr).await;
+    truncated.startup(4).await;
+    truncated
+        .stream
+        .write_all(&[0x04, 0, 0, 14, 0x07, 0, 0, 0, 100, 1, 2, 3])
+        .await
+        .expect("write");
+    drop(truncated);
 
     let s = connect(addr).await;
     s.query_unpaged("SELECT * FROM system.local", ())
