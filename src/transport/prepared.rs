@@ -7,8 +7,10 @@
 //! as Cassandra evicts statements of a changed table: a statement prepared against
 //! an old table definition could otherwise bind values with stale types.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+
+use crossbeam_skiplist::SkipMap;
 
 use crate::query::Prepared;
 
@@ -17,60 +19,97 @@ use crate::query::Prepared;
 pub const MAX_PREPARED_STATEMENTS: usize = 10_000;
 
 /// Statement id → prepared statement.
+///
+/// Lookups (every EXECUTE, from every connection) go to a lock-free skiplist, so no
+/// lock shared by all connections sits on the request path. The eviction order is a
+/// mutex-guarded queue touched only by PREPARE and by schema changes.
 #[derive(Default)]
 pub struct PreparedCache {
-    // A std Mutex: held only for a map operation, never across an `.await`.
-    inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    by_id: HashMap<[u8; 16], Arc<Prepared>>,
-    /// Ids in the order they were (re)inserted; may hold ids already evicted.
-    order: VecDeque<[u8; 16]>,
+    by_id: SkipMap<[u8; 16], Arc<Prepared>>,
+    // A std Mutex: held only for a queue operation, never across an `.await`.
+    order: Mutex<VecDeque<[u8; 16]>>,
 }
 
 impl PreparedCache {
     /// Remembers `p` (replacing any statement with the same id).
     pub fn insert(&self, p: Arc<Prepared>) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let id = p.id;
-        if g.by_id.insert(id, p).is_none() {
-            g.order.push_back(id);
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.by_id.contains_key(&id) {
+            order.push_back(id);
         }
-        while g.by_id.len() > MAX_PREPARED_STATEMENTS {
-            let Some(old) = g.order.pop_front() else {
+        self.by_id.insert(id, p);
+        while self.by_id.len() > MAX_PREPARED_STATEMENTS {
+            let Some(old) = order.pop_front() else {
                 break;
             };
-            g.by_id.remove(&old);
+            self.by_id.remove(&old);
         }
     }
 
     /// The statement with this id, if still cached.
     pub fn get(&self, id: &[u8]) -> Option<Arc<Prepared>> {
         let key: [u8; 16] = id.try_into().ok()?;
-        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.by_id.get(&key).cloned()
+        self.by_id.get(&key).map(|e| e.value().clone())
     }
 
     /// Forgets every statement (after a schema change).
     pub fn clear(&self) {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.by_id.clear();
-        g.order.clear();
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        order.clear();
+        self.by_id.clear();
     }
 
     /// Number of cached statements.
     pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_id
-            .len()
+        self.by_id.len()
     }
 
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(n: u32) -> Arc<Prepared> {
+        let text = format!("SELECT * FROM ks.t WHERE k = {n}");
+        let statement = sibyl_cql::parser::parse_statement(&text).expect("parse");
+        let mut id = [0u8; 16];
+        id[..4].copy_from_slice(&n.to_be_bytes());
+        Arc::new(Prepared {
+            id,
+            text,
+            statement,
+            keyspace: None,
+            bind_markers: Vec::new(),
+            bind_specs: Vec::new(),
+            result_columns: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn bounded_oldest_prepared_evicted_and_cleared_on_schema_change() {
+        // Checks the cache never holds more than MAX_PREPARED_STATEMENTS, evicts the
+        // oldest-prepared first, re-preparing an id does not duplicate it, and clear()
+        // forgets everything.
+        let c = PreparedCache::default();
+        let extra = 10u32;
+        for n in 0..MAX_PREPARED_STATEMENTS as u32 + extra {
+            c.insert(prepared(n));
+        }
+        c.insert(prepared(MAX_PREPARED_STATEMENTS as u32)); // re-prepare: no duplicate
+        assert_eq!(c.len(), MAX_PREPARED_STATEMENTS);
+        assert!(c.get(&prepared(0).id).is_none(), "oldest evicted");
+        assert!(c.get(&prepared(extra).id).is_some());
+        assert!(
+            c.get(&[1, 2, 3]).is_none(),
+            "a malformed id is simply unknown"
+        );
+        c.clear();
+        assert!(c.is_empty());
     }
 }
