@@ -259,8 +259,8 @@ fn result(
             ResultBody::SetKeyspace(ks)
         }
         ResultMessage::SchemaChange(sc) => {
+            shared.prepared.evict_for(&sc);
             let sc = schema_change(sc);
-            shared.prepared.clear();
             let _ = shared.events.send(Event::SchemaChange(sc.clone()));
             ResultBody::SchemaChange(sc)
         }

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_skiplist::SkipMap;
 
-use crate::query::Prepared;
+use sibyl_cql::parser::{QualifiedName, Statement};
+
+use crate::query::{Prepared, SchemaChange, SchemaChangeTarget, SchemaChangeType};
 
 /// Prepared statements kept. Cassandra sizes its cache at 1/256 of the heap (about
 /// 10 000 typical statements); applications prepare a few hundred at most.
@@ -53,7 +55,28 @@ impl PreparedCache {
         self.by_id.get(&key).map(|e| e.value().clone())
     }
 
-    /// Forgets every statement (after a schema change).
+    /// Forgets the statements a schema change may have made stale, as Cassandra's
+    /// QueryProcessor does: those on an altered or dropped table, or in an altered or
+    /// dropped keyspace (a changed type: every statement of its keyspace). Creating
+    /// something cannot invalidate a statement that prepared without it.
+    pub fn evict_for(&self, change: &SchemaChange) {
+        if change.change == SchemaChangeType::Created {
+            return;
+        }
+        let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        let stale: Vec<[u8; 16]> = self
+            .by_id
+            .iter()
+            .filter(|e| references(e.value(), change))
+            .map(|e| *e.key())
+            .collect();
+        for id in &stale {
+            self.by_id.remove(id);
+        }
+        order.retain(|id| !stale.contains(id));
+    }
+
+    /// Forgets every statement.
     pub fn clear(&self) {
         let mut order = self.order.lock().unwrap_or_else(|e| e.into_inner());
         order.clear();
@@ -69,6 +92,32 @@ impl PreparedCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The tables a statement reads or writes (none for DDL and other statements).
+fn tables_of(stmt: &Statement) -> Vec<&QualifiedName> {
+    match stmt {
+        Statement::Select(s) => vec![&s.table],
+        Statement::Insert(s) => vec![&s.table],
+        Statement::Update(s) => vec![&s.table],
+        Statement::Delete(s) => vec![&s.table],
+        Statement::Batch(b) => b.statements.iter().flat_map(tables_of).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `p` touches what `change` altered or dropped.
+fn references(p: &Prepared, change: &SchemaChange) -> bool {
+    tables_of(&p.statement).into_iter().any(|q| {
+        let ks = q.keyspace.as_deref().or(p.keyspace.as_deref());
+        if ks != Some(change.keyspace.as_str()) {
+            return false;
+        }
+        match change.target {
+            SchemaChangeTarget::Table => q.name == change.name,
+            _ => true,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -89,6 +138,63 @@ mod tests {
             bind_specs: Vec::new(),
             result_columns: Vec::new(),
         })
+    }
+
+    fn stmt(text: &str, ks: Option<&str>, n: u8) -> Arc<Prepared> {
+        let statement = sibyl_cql::parser::parse_statement(text).expect("parse");
+        Arc::new(Prepared {
+            id: [n; 16],
+            text: text.into(),
+            statement,
+            keyspace: ks.map(String::from),
+            bind_markers: Vec::new(),
+            bind_specs: Vec::new(),
+            result_columns: Vec::new(),
+        })
+    }
+
+    fn change(
+        change: SchemaChangeType,
+        target: SchemaChangeTarget,
+        ks: &str,
+        name: &str,
+    ) -> SchemaChange {
+        SchemaChange {
+            change,
+            target,
+            keyspace: ks.into(),
+            name: name.into(),
+            arguments: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn schema_changes_evict_only_statements_they_touch() {
+        // Checks CREATE evicts nothing, ALTER/DROP TABLE evicts statements on that table
+        // (qualified, or unqualified under a session keyspace, or inside a batch), and
+        // DROP KEYSPACE every statement in it; others stay cached.
+        let c = PreparedCache::default();
+        c.insert(stmt("SELECT * FROM ks.t", None, 1));
+        c.insert(stmt("INSERT INTO t (k) VALUES (1)", Some("ks"), 2));
+        c.insert(stmt("SELECT * FROM ks.u", None, 3));
+        c.insert(stmt("SELECT * FROM ks2.t", None, 4));
+        c.insert(stmt(
+            "BEGIN BATCH INSERT INTO ks.t (k) VALUES (1); APPLY BATCH",
+            None,
+            5,
+        ));
+        use SchemaChangeTarget as T;
+        use SchemaChangeType as C;
+        c.evict_for(&change(C::Created, T::Table, "ks", "t"));
+        assert_eq!(c.len(), 5);
+        c.evict_for(&change(C::Updated, T::Table, "ks", "t"));
+        assert!(
+            c.get(&[1; 16]).is_none() && c.get(&[2; 16]).is_none() && c.get(&[5; 16]).is_none()
+        );
+        assert!(c.get(&[3; 16]).is_some() && c.get(&[4; 16]).is_some());
+        c.evict_for(&change(C::Dropped, T::Keyspace, "ks", ""));
+        assert!(c.get(&[3; 16]).is_none());
+        assert!(c.get(&[4; 16]).is_some(), "other keyspaces untouched");
     }
 
     #[test]

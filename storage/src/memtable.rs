@@ -219,6 +219,27 @@ fn probe(key: &DecoratedKey, kind: u8, clustering: &[u8]) -> Vec<u8> {
     v
 }
 
+/// The smallest byte string greater than every string starting with `p` (`None` if
+/// there is none: `p` is all 0xFF).
+fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
+    let mut s = p.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xFF {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// A memtable's partition for a read: header and static row, rows lazily.
+pub struct MemPartitionView<'a> {
+    pub deletion: DeletionTime,
+    pub range_tombstones: Vec<RangeTombstone>,
+    pub static_row: Option<Row>,
+    pub rows: Box<dyn Iterator<Item = Row> + 'a>,
+}
+
 /// What one memtable holds of one partition, as a read sees it.
 #[derive(Debug, Default)]
 pub struct MemPartition {
@@ -405,11 +426,34 @@ impl Memtable {
     /// Reads what this memtable holds of `key` within `slice` (rows in clustering order).
     /// Returns `None` when it holds nothing of the partition.
     pub fn read(&self, key: &DecoratedKey, slice: &ClusteringSlice) -> Option<MemPartition> {
+        self.read_lazy(key, slice, false).map(|v| MemPartition {
+            deletion: v.deletion,
+            range_tombstones: v.range_tombstones,
+            static_row: v.static_row,
+            rows: v.rows.collect(),
+        })
+    }
+
+    /// What this memtable holds of `key`: header and static row at once, rows within
+    /// `slice` lazily (decoded only as the caller consumes them, so a read that stops
+    /// after a page costs a page, however wide the partition). Rows come in clustering
+    /// order, or reversed. `None` when the memtable holds nothing of the partition.
+    pub fn read_lazy<'a>(
+        &'a self,
+        key: &DecoratedKey,
+        slice: &ClusteringSlice,
+        reversed: bool,
+    ) -> Option<MemPartitionView<'a>> {
         let lo = probe(key, KIND_HEADER, &[]);
         let hi = probe(key, KIND_END, &[]);
-        let mut out = MemPartition::default();
-        let mut any = false;
         let map = self.shard_of(key);
+        let mut view = MemPartitionView {
+            deletion: DeletionTime::LIVE,
+            range_tombstones: Vec::new(),
+            static_row: None,
+            rows: Box::new(std::iter::empty()),
+        };
+        let mut any = false;
         // Header and static row: the first two possible entries.
         for e in map
             .range::<Entry, _>((
@@ -418,57 +462,61 @@ impl Memtable {
             ))
             .take(2)
         {
+            any = true;
             let er = e.key().r();
             match er.kind() {
                 KIND_HEADER => {
-                    any = true;
                     if let Ok(h) = codec::decode_partition_header(&mut Reader::new(er.body())) {
-                        out.deletion = h.deletion;
-                        out.range_tombstones = h.range_tombstones;
+                        view.deletion = h.deletion;
+                        view.range_tombstones = h.range_tombstones;
                     }
                 }
                 KIND_STATIC => {
-                    any = true;
-                    out.static_row =
+                    view.static_row =
                         codec::decode_row_body(&mut Reader::new(er.body()), Bytes::new()).ok();
                 }
                 _ => break,
             }
         }
-        let start = match &slice.start {
-            ClusteringBound::Before(p) | ClusteringBound::After(p) => probe(key, KIND_ROW, p),
-            _ => probe(key, KIND_ROW, &[]),
+        if !any {
+            return None;
+        }
+        // Tight skiplist bounds for the slice, so neither direction walks rows outside it.
+        let row_probe = |p: &[u8]| Entry::probe(&probe(key, KIND_ROW, p));
+        let lower = match &slice.start {
+            ClusteringBound::Bottom => Bound::Included(row_probe(&[])),
+            ClusteringBound::Before(p) => Bound::Included(row_probe(p)),
+            ClusteringBound::After(p) => match prefix_successor(p) {
+                Some(s) => Bound::Included(row_probe(&s)),
+                None => return Some(view),
+            },
+            ClusteringBound::Top => return Some(view),
         };
-        for e in map.range::<Entry, _>((
-            Bound::Included(Entry::probe(&start)),
-            Bound::Excluded(Entry::probe(&hi)),
-        )) {
+        let upper = match &slice.end {
+            ClusteringBound::Top => Bound::Excluded(Entry::probe(&hi)),
+            ClusteringBound::Before(p) => Bound::Excluded(row_probe(p)),
+            ClusteringBound::After(p) => match prefix_successor(p) {
+                Some(s) => Bound::Excluded(row_probe(&s)),
+                None => Bound::Excluded(Entry::probe(&hi)),
+            },
+            ClusteringBound::Bottom => return Some(view),
+        };
+        let slice = slice.clone();
+        let decode = move |e: crossbeam_skiplist::map::Entry<'a, Entry, ()>| {
             let er = e.key().r();
             let c = er.clustering();
-            if slice.end.cmp_clustering(c) != Ordering::Less {
-                break;
-            }
-            any = true;
             if !slice.contains(c) {
-                continue;
+                return None;
             }
-            if let Ok(row) =
-                codec::decode_row_body(&mut Reader::new(er.body()), Bytes::copy_from_slice(c))
-            {
-                out.rows.push(row);
-            }
-        }
-        if !any {
-            // A partition with rows only outside the slice still exists here.
-            any = map
-                .range::<Entry, _>((
-                    Bound::Included(Entry::probe(&lo)),
-                    Bound::Excluded(Entry::probe(&hi)),
-                ))
-                .next()
-                .is_some();
-        }
-        any.then_some(out)
+            codec::decode_row_body(&mut Reader::new(er.body()), Bytes::copy_from_slice(c)).ok()
+        };
+        let range = map.range::<Entry, _>((lower, upper));
+        view.rows = if reversed {
+            Box::new(range.rev().filter_map(decode))
+        } else {
+            Box::new(range.filter_map(decode))
+        };
+        Some(view)
     }
 
     /// Every partition in key order, as whole updates (used by flush).
@@ -671,6 +719,71 @@ mod tests {
             assert_eq!(u.rows.len(), 10);
             assert!(u.static_row.is_some());
             assert!(!u.deletion.is_live());
+        }
+    }
+
+    #[test]
+    fn prefix_successor_bounds_every_extension() {
+        // Checks the successor is greater than every string starting with p and is the
+        // smallest such: trailing 0xFF bytes roll over; all-0xFF has none.
+        assert_eq!(prefix_successor(&[1, 2]), Some(vec![1, 3]));
+        assert_eq!(prefix_successor(&[1, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xff, 0xff]), None);
+        assert_eq!(prefix_successor(&[]), None);
+    }
+
+    #[test]
+    fn lazy_reads_match_a_brute_force_filter_in_both_directions() {
+        // Checks read_lazy over every bound kind, forward and reversed, returns exactly
+        // the rows a brute-force filter of all rows returns, in the right order.
+        let m = Memtable::new();
+        let k = dk("p");
+        let all: Vec<Vec<u8>> = vec![
+            vec![1],
+            vec![1, 0xff],
+            vec![1, 0xff, 3],
+            vec![2],
+            vec![2, 1],
+            vec![3],
+        ];
+        let mut u = PartitionUpdate::default();
+        for c in &all {
+            let mut r = Row::new(c.clone());
+            r.add_cell(Cell::live(1, 1, &b"v"[..]));
+            u.add_row(r);
+        }
+        m.apply(&k, &u);
+        let bounds = |p: &[u8]| {
+            vec![
+                ClusteringBound::Bottom,
+                ClusteringBound::Top,
+                ClusteringBound::Before(Bytes::copy_from_slice(p)),
+                ClusteringBound::After(Bytes::copy_from_slice(p)),
+            ]
+        };
+        for p in [&[1u8][..], &[1, 0xff], &[2], &[0xff]] {
+            for start in bounds(p) {
+                for end in bounds(&[2]) {
+                    let slice = ClusteringSlice {
+                        start: start.clone(),
+                        end,
+                    };
+                    let want: Vec<Vec<u8>> =
+                        all.iter().filter(|c| slice.contains(c)).cloned().collect();
+                    let got: Vec<Vec<u8>> = m
+                        .read_lazy(&k, &slice, false)
+                        .map(|v| v.rows.map(|r| r.clustering.to_vec()).collect())
+                        .unwrap_or_default();
+                    assert_eq!(got, want, "{slice:?}");
+                    let mut rev = want.clone();
+                    rev.reverse();
+                    let got: Vec<Vec<u8>> = m
+                        .read_lazy(&k, &slice, true)
+                        .map(|v| v.rows.map(|r| r.clustering.to_vec()).collect())
+                        .unwrap_or_default();
+                    assert_eq!(got, rev, "reversed {slice:?}");
+                }
+            }
         }
     }
 }

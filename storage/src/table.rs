@@ -599,23 +599,16 @@ impl Table {
         let (mems, ssts) = self.snapshot_sources()?;
         let mut sources: Vec<Source<'_>> = Vec::new();
         let mut deletion = crate::model::DeletionTime::LIVE;
-        let mut mem_parts = Vec::new();
         for m in &mems {
-            if let Some(p) = m.read(key, &cmd.slice) {
+            if let Some(p) = m.read_lazy(key, &cmd.slice, cmd.reversed) {
                 deletion = deletion.max(p.deletion);
-                mem_parts.push(p);
+                sources.push(Source {
+                    deletion: p.deletion,
+                    range_tombstones: p.range_tombstones,
+                    static_row: p.static_row,
+                    rows: Box::new(p.rows.map(Ok)),
+                });
             }
-        }
-        for mut p in mem_parts {
-            if cmd.reversed {
-                p.rows.reverse();
-            }
-            sources.push(Source {
-                deletion: p.deletion,
-                range_tombstones: p.range_tombstones,
-                static_row: p.static_row,
-                rows: Box::new(p.rows.into_iter().map(Ok)),
-            });
         }
         let hash = murmur3_x64_128_cassandra(&key.key);
         let mut trace = ReadTrace::default();
