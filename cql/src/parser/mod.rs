@@ -24,6 +24,12 @@
 //! `ddl.adoc`, `types.adoc`, `definitions.adoc`). The AST is in [`ast`].
 //! Recursion is bounded by [`MAX_NESTING_DEPTH`]; no input panics.
 //!
+//! **Why not nom.** The project's crate list names nom for parsing, but what users
+//! see of a parser is its errors, and Cassandra's name the offending token and what
+//! was expected at its line and column. A cursor over positioned tokens gives exactly
+//! that; nom's errors would have to be translated back into it. So this parser is
+//! hand-written and the crate does not depend on nom.
+//!
 //! **What not.** No I/O, no schema lookups, no type checking and no value
 //! decoding: `'2024-01-01'` stays a string constant until the types layer
 //! sees the column type. User-defined functions, aggregates and triggers are
