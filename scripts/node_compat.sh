@@ -10,13 +10,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-STARTUP_TIMEOUT_S=30
-STOP_TIMEOUT_S=30
 SIBYL="${1:-target/debug/sibyl}"
 DIR=scripts/node_compat
-HOST=127.0.0.1
-
-[ -x "$SIBYL" ] || { echo "node_compat: $SIBYL not built (cargo build -p sibyl)"; exit 1; }
+TAG=node_compat
 command -v node >/dev/null 2>&1 || { echo "node_compat: node not found (install Node.js >= 18 with npm)"; exit 1; }
 command -v npm >/dev/null 2>&1 || { echo "node_compat: npm not found (install Node.js >= 18 with npm)"; exit 1; }
 
@@ -29,51 +25,11 @@ if [ "$have" != "$want" ]; then
   (cd "$DIR" && npm "$npm_cmd" --no-audit --no-fund) || { echo "node_compat: npm $npm_cmd failed"; exit 1; }
 fi
 
-# A port nobody listens on now (the kernel picks it; a race with another process
-# binding it before the node does is possible but harmless: startup then fails).
-PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-DATA=$(mktemp -d)
-LOG="$DATA/sibyl.log"
-PID=""
-
-stop_node() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"
-    for _ in $(seq $((STOP_TIMEOUT_S * 10))); do
-      kill -0 "$PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$PID" 2>/dev/null; then
-      echo "node_compat: node $PID did not stop within ${STOP_TIMEOUT_S}s; killing it"
-      kill -KILL "$PID"
-    fi
-    wait "$PID" 2>/dev/null
-  fi
-  rm -rf "$DATA"
-}
-trap stop_node EXIT
-
-"$SIBYL" server --data-dir "$DATA/node" --listen-address "$HOST" --native-port "$PORT" >"$LOG" 2>&1 &
-PID=$!
-
-ready=0
-for _ in $(seq $((STARTUP_TIMEOUT_S * 10))); do
-  if ! kill -0 "$PID" 2>/dev/null; then
-    echo "node_compat: the node exited during startup:"; cat "$LOG"; exit 1
-  fi
-  if (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; then ready=1; break; fi
-  sleep 0.1
-done
-if [ "$ready" != 1 ]; then
-  echo "node_compat: the node did not accept connections on $HOST:$PORT within ${STARTUP_TIMEOUT_S}s:"
-  cat "$LOG"; exit 1
-fi
+. scripts/scratch_node.sh
+start_scratch_node
 
 echo "== node_compat: node pid $PID on $HOST:$PORT (data $DATA/node), cassandra-driver $want, node $(node --version)"
 (cd "$DIR" && node smoke.js "$HOST" "$PORT")
 rc=$?
-if [ $rc != 0 ]; then
-  echo "== node_compat: node log (warnings and errors)"
-  grep -E 'WARN|ERROR' "$LOG" | tail -50
-fi
+[ $rc = 0 ] || show_node_problems
 exit $rc
