@@ -5,7 +5,9 @@
 
 pub mod clock;
 pub mod config;
+pub mod dht;
 pub mod error;
+pub mod locator;
 pub mod node;
 pub mod query;
 pub mod schema;
