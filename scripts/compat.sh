@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-SIBYL="${1:-target/debug/sibyl}"
+SIBYL="${1:-${CARGO_TARGET_DIR:-target}/debug/sibyl}"
 RUN="../shared/compat/run.sh"
 TAG=compat
 [ -f "$RUN" ] || { echo "compat: $RUN not found"; exit 1; }

@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-SIBYL="${1:-target/debug/sibyl}"
+SIBYL="${1:-${CARGO_TARGET_DIR:-target}/debug/sibyl}"
 DIR=scripts/node_compat
 TAG=node_compat
 command -v node >/dev/null 2>&1 || { echo "node_compat: node not found (install Node.js >= 18 with npm)"; exit 1; }

@@ -23,11 +23,11 @@ cargo test --workspace --doc --quiet
 if [ -f ../shared/compat/run.sh ]; then
   echo "== compat (Python driver, cqlsh)"
   cargo build -p sibyl --quiet
-  bash scripts/compat.sh target/debug/sibyl
+  bash scripts/compat.sh "${CARGO_TARGET_DIR:-target}/debug/sibyl"
 else
   echo "== compat: skipped (../shared/compat/run.sh not found)"
 fi
 
 echo "== node compat (Node.js driver)"
 cargo build -p sibyl --quiet
-bash scripts/node_compat.sh target/debug/sibyl
+bash scripts/node_compat.sh "${CARGO_TARGET_DIR:-target}/debug/sibyl"
