@@ -590,11 +590,13 @@ golden!(
     batch,
     clustering_desc,
     clustering_slices,
+    collection_frozen,
     collection_list,
     collection_set,
     collection_ttl,
     compact_deletes,
     create_keyspace,
+    create_table_errors,
     ddl_alter_table,
     ddl_drop,
     delete_cells,
@@ -608,6 +610,7 @@ golden!(
     distinct,
     distinct_static_tombstone,
     err_already_exists,
+    err_invalid_literal,
     err_missing_key,
     err_no_keyspace,
     err_syntax,
@@ -634,11 +637,14 @@ golden!(
     ttl_row_marker,
     tuples,
     type_blob_bool_inet,
+    type_date_time,
     type_decimal_varint,
     type_floats,
     type_integers,
+    type_text_ascii,
     type_timestamp,
     udt,
+    udt_frozen,
     update_upsert,
     use_keyspace,
     writetime_ttl,
@@ -683,4 +689,28 @@ fn splitter() {
             Item::Statement("SELEC \"q;\" -- c;".into()),
         ]
     );
+}
+
+/// Development aid, not part of the suite: runs every `tests/cql/pending/` script and
+/// writes its transcript to `target/tmp/pending/<name>.actual` for diffing against the
+/// recorded Cassandra output (`diff tests/cql/pending/x.result target/tmp/pending/x.actual`).
+#[test]
+#[ignore = "development aid: cargo test --test cql_golden pending -- --ignored"]
+fn pending_transcripts() {
+    let pending = cql_dir().join("pending");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pending");
+    std::fs::create_dir_all(&out).expect("create output dir");
+    for e in std::fs::read_dir(&pending).expect("read pending") {
+        let p = e.expect("entry").path();
+        if p.extension().is_none_or(|x| x != "cql") {
+            continue;
+        }
+        let name = p.file_stem().expect("stem").to_string_lossy().into_owned();
+        let src = std::fs::read_to_string(&p).expect("read script");
+        let actual = run_script(&name, &src);
+        let expected = std::fs::read_to_string(p.with_extension("result")).unwrap_or_default();
+        let verdict = if actual == expected { "same" } else { "differs" };
+        println!("{name}: {verdict}");
+        std::fs::write(out.join(format!("{name}.actual")), actual).expect("write");
+    }
 }

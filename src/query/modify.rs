@@ -654,9 +654,16 @@ fn apply_assignment(
     let is_static = c.kind == ColumnKind::Static;
     let now_micros = qp.clock.now_micros();
     let multi = c.cql_type.is_multi_cell();
+    // Cassandra's Operation: a frozen collection is named as such, anything else
+    // that is not a collection is a "non collection column".
     let not_collection = || {
+        let what = if c.cql_type.is_collection() {
+            "frozen collection"
+        } else {
+            "non collection"
+        };
         CqlError::invalid(format!(
-            "Invalid operation ({}) for non collection column {}",
+            "Invalid operation ({}) for {what} column {}",
             op_text(a),
             c.name
         ))
@@ -771,6 +778,7 @@ fn apply_assignment(
                     ),
                 }
             }
+            CqlType::Map(..) | CqlType::List(_) => return Err(not_collection()),
             _ => {
                 return Err(CqlError::invalid(format!(
                     "Invalid operation ({}) for non-map/list column {}",
@@ -781,8 +789,13 @@ fn apply_assignment(
         },
         Assignment::SetField { field, value, .. } => {
             let CqlType::Udt { fields, .. } = &c.cql_type else {
+                let what = if matches!(c.cql_type.unfrozen(), CqlType::Udt { .. }) {
+                    "frozen UDT"
+                } else {
+                    "non-UDT"
+                };
                 return Err(CqlError::invalid(format!(
-                    "Invalid operation ({}) for non-UDT column {}",
+                    "Invalid operation ({}) for {what} column {}",
                     op_text(a),
                     c.name
                 )));
@@ -812,12 +825,16 @@ fn apply_assignment(
 
 fn op_text(a: &Assignment) -> String {
     match a {
-        Assignment::Set { column, .. } => format!("{column} = ..."),
-        Assignment::Add { column, .. } => format!("{column} = {column} + ..."),
-        Assignment::Prepend { column, .. } => format!("{column} = ... + {column}"),
-        Assignment::Subtract { column, .. } => format!("{column} = {column} - ..."),
-        Assignment::SetElement { column, .. } => format!("{column}[...] = ..."),
-        Assignment::SetField { column, field, .. } => format!("{column}.{field} = ..."),
+        Assignment::Set { column, value } => format!("{column} = {value}"),
+        Assignment::Add { column, value } => format!("{column} = {column} + {value}"),
+        Assignment::Prepend { column, value } => format!("{column} = {value} + {column}"),
+        Assignment::Subtract { column, value } => format!("{column} = {column} - {value}"),
+        Assignment::SetElement { column, key, value } => format!("{column}[{key}] = {value}"),
+        Assignment::SetField {
+            column,
+            field,
+            value,
+        } => format!("{column}.{field} = {value}"),
     }
 }
 

@@ -120,8 +120,8 @@ fn eval_at(
             _ => Err(bad("set")),
         },
         Term::List(items) => match ty.unfrozen() {
-            CqlType::List(e) => Ok(Val::Value(CqlValue::List(elements(
-                items, e, receiver, v, d,
+            CqlType::List(e) => Ok(Val::Value(CqlValue::List(elements_of(
+                "list", items, e, receiver, v, d,
             )?))),
             CqlType::Vector(e, n) => {
                 if items.len() != *n {
@@ -138,7 +138,7 @@ fn eval_at(
         },
         Term::Set(items) => match ty.unfrozen() {
             CqlType::Set(e) => {
-                let mut out = elements(items, e, receiver, v, d)?;
+                let mut out = elements_of("set", items, e, receiver, v, d)?;
                 out.sort_by(|a, b| compare(a, b, e));
                 out.dedup_by(|a, b| compare(a, b, e) == Ordering::Equal);
                 Ok(Val::Value(CqlValue::Set(out)))
@@ -149,6 +149,8 @@ fn eval_at(
             CqlType::Map(kt, vt) => {
                 let mut out: Vec<(CqlValue, CqlValue)> = Vec::with_capacity(pairs.len());
                 for (k, val) in pairs {
+                    check_assignable("map", "key", k, kt, receiver)?;
+                    check_assignable("map", "value", val, vt, receiver)?;
                     let k = element(k, kt, receiver, v, d)?;
                     let val = element(val, vt, receiver, v, d)?;
                     out.push((k, val));
@@ -225,6 +227,42 @@ fn element(
             "unset value is not supported inside collections",
         )),
     }
+}
+
+/// Cassandra's collection literal check (`Lists.Literal.validateAssignableTo` and
+/// its set/map twins): a constant element of the wrong kind is reported against the
+/// whole literal, e.g. `Invalid list literal for l: value 'a' is not of type int`.
+fn check_assignable(
+    literal: &str,
+    role: &str,
+    item: &Term,
+    ty: &CqlType,
+    receiver: &str,
+) -> CqlResult<()> {
+    if let Term::Constant(c) = item {
+        if let Some(kind) = c.kind.literal_kind() {
+            if !sibyl_cql::types::literal::is_assignable(kind, ty) {
+                return Err(CqlError::invalid(format!(
+                    "Invalid {literal} literal for {receiver}: {role} {item} is not of type {ty}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn elements_of(
+    literal: &str,
+    items: &[Term],
+    ty: &CqlType,
+    receiver: &str,
+    v: &Values<'_>,
+    depth: usize,
+) -> CqlResult<Vec<CqlValue>> {
+    for item in items {
+        check_assignable(literal, "value", item, ty, receiver)?;
+    }
+    elements(items, ty, receiver, v, depth)
 }
 
 fn elements(

@@ -10,7 +10,7 @@
 //! **Validation.** Messages follow Cassandra 4.x (`CreateTableStatement`,
 //! `AlterTableStatement`, `CreateTypeStatement`, ...), e.g. `Keyspace 'ks' doesn't
 //! exist`, `Cannot add already existing table "t" to keyspace "ks"` (AlreadyExists),
-//! `Invalid non-frozen collection type list<int> for PRIMARY KEY component c`.
+//! `Invalid non-frozen collection type list<int> for PRIMARY KEY column 'c'`.
 //! `IF [NOT] EXISTS` on a statement that then changes nothing returns `Void`, as
 //! Cassandra does when the schema diff is empty.
 //!
@@ -345,7 +345,13 @@ pub fn resolve_type_text(
         }
         types.get(name).map(UserType::cql_type)
     };
-    CqlType::parse_with(text, &lookup).map_err(|e| invalid(e.to_string()))
+    CqlType::parse_with(text, &lookup).map_err(|e| match e {
+        // Cassandra names the type qualified by the statement's keyspace (UTName).
+        sibyl_cql::types::TypeError::UnknownType(name) if !name.contains('.') => {
+            invalid(format!("Unknown type {keyspace}.{name}"))
+        }
+        e => invalid(e.to_string()),
+    })
 }
 
 fn resolve_expr(
@@ -781,8 +787,9 @@ pub fn build_table(
         }
         if types_by_name.insert(c.name.as_str(), t).is_some() {
             return Err(invalid(format!(
-                "Duplicate column '{}' declaration for table '{qname}'",
-                c.name
+                "Duplicate column '{}' declaration for table '{}'",
+                c.name,
+                display_name(&s.name)
             )));
         }
         if c.is_static {
@@ -819,7 +826,7 @@ pub fn build_table(
     for c in partition.iter().chain(clustering.iter()) {
         let Some(t) = types_by_name.get(c) else {
             return Err(invalid(format!(
-                "Unknown definition {c} referenced in PRIMARY KEY for table {qname}"
+                "Unknown column '{c}' referenced in PRIMARY KEY for table '{tname}'"
             )));
         };
         if !in_key.insert(*c) {
@@ -952,21 +959,21 @@ fn check_key_type(c: &str, t: &CqlType) -> CqlResult<()> {
     if t.is_multi_cell() {
         if t.is_collection() {
             return Err(invalid(format!(
-                "Invalid non-frozen collection type {t} for PRIMARY KEY component {c}"
+                "Invalid non-frozen collection type {t} for PRIMARY KEY column '{c}'"
             )));
         }
         return Err(invalid(format!(
-            "Invalid non-frozen user-defined type {t} for PRIMARY KEY component {c}"
+            "Invalid non-frozen user-defined type {t} for PRIMARY KEY column '{c}'"
         )));
     }
     if t.is_counter() {
         return Err(invalid(format!(
-            "counter type is not supported for PRIMARY KEY part {c}"
+            "counter type is not supported for PRIMARY KEY column '{c}'"
         )));
     }
     if contains(t, &|x| matches!(x, CqlType::Duration)) {
         return Err(invalid(format!(
-            "duration type is not supported for PRIMARY KEY part {c}"
+            "duration type is not supported for PRIMARY KEY column '{c}'"
         )));
     }
     Ok(())

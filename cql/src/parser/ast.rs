@@ -1168,3 +1168,70 @@ pub struct DescribeStatement {
     /// `WITH INTERNALS`
     pub with_internals: bool,
 }
+
+/// The term as Cassandra's `Term.Raw.toString` prints it inside error messages
+/// (`Invalid operation (fl = fl + [6]) ...`, `value 'a' is not of type int`):
+/// strings single-quoted as written, collections with `, ` and `: ` separators.
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn join<T>(
+            f: &mut std::fmt::Formatter<'_>,
+            items: &[T],
+            each: impl Fn(&mut std::fmt::Formatter<'_>, &T) -> std::fmt::Result,
+        ) -> std::fmt::Result {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                each(f, item)?;
+            }
+            Ok(())
+        }
+        match self {
+            Term::Constant(c) => match c.kind {
+                ConstantKind::String => write!(f, "'{}'", c.text),
+                ConstantKind::Null => f.write_str("NULL"),
+                _ => f.write_str(&c.text),
+            },
+            Term::Bind(m) => match &m.name {
+                Some(n) => write!(f, ":{n}"),
+                None => f.write_str("?"),
+            },
+            Term::List(items) => {
+                f.write_str("[")?;
+                join(f, items, |f, t| write!(f, "{t}"))?;
+                f.write_str("]")
+            }
+            Term::Set(items) => {
+                f.write_str("{")?;
+                join(f, items, |f, t| write!(f, "{t}"))?;
+                f.write_str("}")
+            }
+            Term::Map(pairs) => {
+                f.write_str("{")?;
+                join(f, pairs, |f, (k, v)| write!(f, "{k}: {v}"))?;
+                f.write_str("}")
+            }
+            Term::EmptyCollection => f.write_str("{}"),
+            Term::Tuple(items) => {
+                f.write_str("(")?;
+                join(f, items, |f, t| write!(f, "{t}"))?;
+                f.write_str(")")
+            }
+            Term::Udt(fields) => {
+                f.write_str("{")?;
+                join(f, fields, |f, (n, v)| write!(f, "{n}: {v}"))?;
+                f.write_str("}")
+            }
+            Term::FunctionCall { name, args } => {
+                if let Some(ks) = &name.keyspace {
+                    write!(f, "{ks}.")?;
+                }
+                write!(f, "{}(", name.name)?;
+                join(f, args, |f, t| write!(f, "{t}"))?;
+                f.write_str(")")
+            }
+            Term::Cast { term, .. } => write!(f, "{term}"),
+        }
+    }
+}

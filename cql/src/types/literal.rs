@@ -211,8 +211,13 @@ pub fn value_from_string(text: &str, ty: &CqlType) -> TypeResult<CqlValue> {
     }
     Ok(match t {
         T::Ascii => {
-            if !text.is_ascii() {
-                return Err(m("Invalid ASCII character in string literal".into()));
+            if let Some(ch) = text.chars().find(|c| !c.is_ascii()) {
+                // Cassandra appends the JDK encoder's exception, whose "Input length"
+                // is the unmappable character's length in UTF-16 units.
+                return Err(m(format!(
+                    "Invalid ASCII character in string literal: java.nio.charset.UnmappableCharacterException: Input length = {}",
+                    ch.len_utf16()
+                )));
             }
             V::Ascii(text.to_string())
         }
@@ -403,7 +408,7 @@ mod tests {
         assert_eq!(ok(K::String, "hi", "ascii"), CqlValue::Ascii("hi".into()));
         assert_eq!(
             err(K::String, "hé", "ascii"),
-            "Invalid ASCII character in string literal"
+            "Invalid ASCII character in string literal: java.nio.charset.UnmappableCharacterException: Input length = 1"
         );
         assert_eq!(
             ok(K::String, "10.0.0.1", "inet"),

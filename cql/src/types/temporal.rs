@@ -328,42 +328,47 @@ pub fn parse_time(text: &str) -> TypeResult<i64> {
             TypeError::marshal(format!("Unable to make long (for time) from: '{text}'"))
         })?;
         if !(0..NANOS_PER_DAY).contains(&v) {
-            return Err(TypeError::marshal(format!("Input long out of bounds: {v}")));
+            // Cassandra throws "Input long out of bounds" inside and reports the wrapper.
+            return Err(TypeError::marshal(format!(
+                "Unable to make long (for time) from: '{text}'"
+            )));
         }
         return Ok(v);
     }
-    let fmt_err = || TypeError::marshal("Timestamp format must be hh:mm:ss[.fffffffff]");
+    // Cassandra's TimeSerializer wraps every failure of its strict parse (format,
+    // hour/minute/second out of bounds) in one message naming the input.
+    parse_time_strictly(src).ok_or_else(|| {
+        TypeError::marshal(format!(
+            "(TimeType) Unable to coerce '{text}' to a formatted time (long)"
+        ))
+    })
+}
+
+/// `hh:mm:ss[.fffffffff]` into nanoseconds since midnight; `None` when malformed or
+/// out of bounds.
+fn parse_time_strictly(src: &str) -> Option<i64> {
     let mut c = Cur {
         s: src.as_bytes(),
         pos: 0,
     };
-    let (h, _) = c.digits(1, 2).ok_or_else(fmt_err)?;
+    let (h, _) = c.digits(1, 2)?;
     if !c.eat(b':') {
-        return Err(fmt_err());
+        return None;
     }
-    let (m, _) = c.digits(1, 2).ok_or_else(fmt_err)?;
+    let (m, _) = c.digits(1, 2)?;
     if !c.eat(b':') {
-        return Err(fmt_err());
+        return None;
     }
-    let (s, _) = c.digits(1, 2).ok_or_else(fmt_err)?;
+    let (s, _) = c.digits(1, 2)?;
     let mut nanos = 0u64;
     if c.eat(b'.') {
-        let (f, n) = c.digits(1, 9).ok_or_else(fmt_err)?;
+        let (f, n) = c.digits(1, 9)?;
         nanos = f * 10u64.pow((9 - n) as u32);
     }
-    if !c.done() {
-        return Err(fmt_err());
+    if !c.done() || h > 23 || m > 59 || s > 59 {
+        return None;
     }
-    if h > 23 {
-        return Err(TypeError::marshal("Hour out of bounds."));
-    }
-    if m > 59 {
-        return Err(TypeError::marshal("Minute out of bounds."));
-    }
-    if s > 59 {
-        return Err(TypeError::marshal("Second out of bounds."));
-    }
-    Ok(((h * 3600 + m * 60 + s) * 1_000_000_000 + nanos) as i64)
+    Some(((h * 3600 + m * 60 + s) * 1_000_000_000 + nanos) as i64)
 }
 
 /// `HH:MM:SS.nnnnnnnnn` (cqlsh and Cassandra alike). Out-of-range values
@@ -664,7 +669,7 @@ mod tests {
         assert_eq!(parse_time("23:59:59.999999999"), Ok(NANOS_PER_DAY - 1));
         assert_eq!(
             parse_time("24:00:00").map_err(|e| e.to_string()),
-            Err("Hour out of bounds.".into())
+            Err("(TimeType) Unable to coerce '24:00:00' to a formatted time (long)".into())
         );
         assert!(parse_time("12:00").is_err());
         assert!(parse_time("86400000000000").is_err());
