@@ -14,6 +14,7 @@
 //! LWT), [`select`] (reads, selectors, aggregates, paging), [`paging`] (the opaque
 //! paging state).
 
+pub mod functions;
 pub mod mapping;
 pub mod modify;
 pub mod paging;

@@ -36,6 +36,7 @@ use crate::query::mapping::{
 use crate::query::paging::PagingState;
 use crate::query::restrictions::{analyze, row_matches, KeySel, Where};
 use crate::query::result::{ColumnSpec, QueryOptions, ResultMessage, Rows};
+use crate::query::functions::{self, ArgKind, NativeFunction};
 use crate::query::values::{eval_term, type_err, SpecSink, Val, Values};
 use crate::query::QueryProcessor;
 use crate::schema::model::{ColumnKind, TableMetadata};
@@ -76,6 +77,12 @@ enum Sel {
     Cast(Box<Sel>, CqlType),
     ToJson(Box<Sel>),
     Field(Box<Sel>, usize),
+    /// A native scalar function over its arguments.
+    Func(Box<NativeFunction>, Vec<Sel>),
+    /// A value fixed for the statement (a literal argument, `now()`).
+    Const(Option<CqlValue>, CqlType),
+    /// `m[key]` / `s[elem]`: the key is known once values are bound (`None` at PREPARE).
+    Element(Box<Sel>, Option<CqlValue>),
 }
 
 /// One output column.
@@ -115,7 +122,14 @@ fn native(t: &CqlTypeExpr) -> Option<CqlType> {
     })
 }
 
-fn compile_one(t: &TableMetadata, s: &Selectable, depth: usize) -> CqlResult<Out> {
+/// Compiles one selector. `v` holds the bound values at execution and is `None` at
+/// PREPARE, where only names and types are needed.
+fn compile_one(
+    t: &TableMetadata,
+    s: &Selectable,
+    v: Option<&Values<'_>>,
+    depth: usize,
+) -> CqlResult<Out> {
     if depth > crate::query::values::TERM_NESTING_MAX {
         return Err(CqlError::invalid("Selector nested too deeply"));
     }
@@ -168,7 +182,7 @@ fn compile_one(t: &TableMetadata, s: &Selectable, depth: usize) -> CqlResult<Out
             return Err(CqlError::invalid("maxwritetime() is not supported"))
         }
         Selectable::Cast { selectable, ty } => {
-            let inner = compile_one(t, selectable, d)?;
+            let inner = compile_one(t, selectable, v, d)?;
             let target =
                 native(ty).ok_or_else(|| CqlError::invalid("CAST only supports native types"))?;
             Out {
@@ -178,7 +192,7 @@ fn compile_one(t: &TableMetadata, s: &Selectable, depth: usize) -> CqlResult<Out
             }
         }
         Selectable::Field { selectable, field } => {
-            let inner = compile_one(t, selectable, d)?;
+            let inner = compile_one(t, selectable, v, d)?;
             let CqlType::Udt { fields, .. } = inner.ty.unfrozen() else {
                 return Err(CqlError::invalid(format!(
                     "Invalid field selection: {} of type {} is not a user type",
@@ -230,7 +244,7 @@ fn compile_one(t: &TableMetadata, s: &Selectable, depth: usize) -> CqlResult<Out
                     ty: CqlType::Bigint,
                 },
                 ("count" | "min" | "max" | "sum" | "avg", [arg]) => {
-                    let inner = compile_one(t, arg, d)?;
+                    let inner = compile_one(t, arg, v, d)?;
                     let kind = match fname.as_str() {
                         "count" => AggKind::Count,
                         "min" => AggKind::Min,
@@ -258,21 +272,175 @@ fn compile_one(t: &TableMetadata, s: &Selectable, depth: usize) -> CqlResult<Out
                     }
                 }
                 ("tojson", [arg]) => {
-                    let inner = compile_one(t, arg, d)?;
+                    let inner = compile_one(t, arg, v, d)?;
                     Out {
                         name: format!("system.tojson({})", inner.name),
                         sel: Sel::ToJson(Box::new(inner.sel)),
                         ty: CqlType::Text,
                     }
                 }
-                _ => return Err(CqlError::invalid(format!("Unknown function '{fname}'"))),
+                _ => native_call(t, &fname, args, v, d)?,
             }
         }
-        Selectable::Term(_) | Selectable::Element { .. } | Selectable::Slice { .. } => {
-            return Err(CqlError::invalid("This selector is not supported yet"));
+        Selectable::Element { selectable, key } => {
+            let inner = compile_one(t, selectable, v, d)?;
+            let (key_ty, ty) = match inner.ty.unfrozen() {
+                CqlType::Map(k, vt) => ((**k).clone(), (**vt).clone()),
+                CqlType::Set(k) => ((**k).clone(), (**k).clone()),
+                CqlType::List(_) => {
+                    return Err(CqlError::invalid(format!(
+                        "Element selection is only allowed on sets and maps, but {} is a list",
+                        inner.name
+                    )))
+                }
+                _ => {
+                    return Err(CqlError::invalid(format!(
+                        "Invalid element selection: {} is of type {} is not a collection",
+                        inner.name, inner.ty
+                    )))
+                }
+            };
+            let key_value = match v {
+                Some(v) => match eval_term(key, &key_ty, &inner.name, v)? {
+                    Val::Value(x) => Some(x),
+                    Val::Null | Val::Unset => {
+                        return Err(CqlError::invalid(format!(
+                            "Invalid null value for element selection on {}",
+                            inner.name
+                        )))
+                    }
+                },
+                None => None,
+            };
+            Out {
+                name: format!("{}[{key}]", inner.name),
+                sel: Sel::Element(Box::new(inner.sel), key_value),
+                ty,
+            }
+        }
+        Selectable::Term(term) => {
+            // A bare literal has no receiver type; Cassandra infers one for constants.
+            let ty = literal_type(term).ok_or_else(|| {
+                CqlError::invalid(format!("Cannot infer type for term {term} in selection clause (try using a cast to force a type)"))
+            })?;
+            let value = match v {
+                Some(v) => match eval_term(term, &ty, &term.to_string(), v)? {
+                    Val::Value(x) => Some(x),
+                    _ => None,
+                },
+                None => None,
+            };
+            Out {
+                name: term.to_string(),
+                sel: Sel::Const(value, ty.clone()),
+                ty,
+            }
+        }
+        Selectable::Slice { .. } => {
+            return Err(CqlError::invalid("Collection slice selection is not supported yet"));
         }
     })
 }
+
+/// The type Cassandra infers for a literal selected on its own (`SELECT 1, 'a'`).
+fn literal_type(term: &Term) -> Option<CqlType> {
+    use sibyl_cql::parser::ConstantKind as K;
+    match term {
+        Term::Constant(c) => Some(match c.kind {
+            K::String => CqlType::Text,
+            K::Integer => CqlType::Int,
+            K::Float | K::NaN | K::Infinity => CqlType::Double,
+            K::Boolean => CqlType::Boolean,
+            K::Uuid => CqlType::Uuid,
+            K::Hex => CqlType::Blob,
+            K::Duration => CqlType::Duration,
+            K::Null => return None,
+        }),
+        Term::Cast { ty, .. } => native(ty),
+        _ => None,
+    }
+}
+
+/// A call of a native scalar function (`intAsBlob(v)`, `toDate(tu)`, `now()`).
+fn native_call(
+    t: &TableMetadata,
+    fname: &str,
+    args: &[Selectable],
+    v: Option<&Values<'_>>,
+    d: usize,
+) -> CqlResult<Out> {
+    // Arguments that are selectors have their type; literal and bind-marker
+    // arguments take the parameter's type once the overload is chosen.
+    let mut compiled: Vec<Option<Out>> = Vec::with_capacity(args.len());
+    for a in args {
+        compiled.push(match a {
+            Selectable::Term(_) => None,
+            other => Some(compile_one(t, other, v, d)?),
+        });
+    }
+    let literal_fits: Vec<Box<dyn Fn(&CqlType) -> bool>> = args
+        .iter()
+        .map(|a| -> Box<dyn Fn(&CqlType) -> bool> {
+            match a {
+                Selectable::Term(Term::Constant(c)) => {
+                    let kind = c.kind.literal_kind();
+                    Box::new(move |ty: &CqlType| {
+                        kind.is_none_or(|k| sibyl_cql::types::literal::is_assignable(k, ty))
+                    })
+                }
+                _ => Box::new(|_: &CqlType| true),
+            }
+        })
+        .collect();
+    let kinds: Vec<ArgKind<'_>> = compiled
+        .iter()
+        .zip(&literal_fits)
+        .zip(args)
+        .map(|((o, fits), a)| match (o, a) {
+            (Some(o), _) => ArgKind::Typed(o.ty.clone()),
+            (None, Selectable::Term(Term::Bind(_))) => ArgKind::Any,
+            (None, _) => ArgKind::Literal(fits.as_ref()),
+        })
+        .collect();
+    let f = functions::resolve(fname, &kinds)?;
+    let mut sels = Vec::with_capacity(args.len());
+    let mut names = Vec::with_capacity(args.len());
+    for ((o, a), pty) in compiled.into_iter().zip(args).zip(&f.params) {
+        match (o, a) {
+            (Some(o), _) => {
+                names.push(o.name);
+                sels.push(o.sel);
+            }
+            // Only terms were left uncompiled above.
+            (None, other) => {
+                let Selectable::Term(term) = other else {
+                    return Err(CqlError::invalid("Invalid function argument"));
+                };
+                names.push(term.to_string());
+                let value = match v {
+                    Some(v) => match eval_term(term, pty, &f.qualified(), v)? {
+                        Val::Value(x) => Some(x),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                sels.push(Sel::Const(value, pty.clone()));
+            }
+        }
+    }
+    let name = format!("{}({})", f.qualified(), names.join(", "));
+    let ty = f.ret.clone();
+    // Argument-free functions are fixed for the statement (its time, one UUID).
+    let sel = if f.params.is_empty() {
+        let now = v.map_or(0, |v| v.now_micros);
+        Sel::Const(f.apply(&[], now)?, ty.clone())
+    } else {
+        Sel::Func(Box::new(f), sels)
+    };
+    Ok(Out { sel, name, ty })
+}
+
+
 
 fn is_numeric(t: &CqlType) -> bool {
     matches!(
@@ -291,7 +459,8 @@ fn is_numeric(t: &CqlType) -> bool {
 fn has_agg(s: &Sel) -> bool {
     match s {
         Sel::CountAll | Sel::Agg(..) => true,
-        Sel::Cast(i, _) | Sel::ToJson(i) | Sel::Field(i, _) => has_agg(i),
+        Sel::Cast(i, _) | Sel::ToJson(i) | Sel::Field(i, _) | Sel::Element(i, _) => has_agg(i),
+        Sel::Func(_, args) => args.iter().any(has_agg),
         _ => false,
     }
 }
@@ -319,7 +488,11 @@ fn star_columns(t: &TableMetadata) -> Vec<usize> {
     idx
 }
 
-fn compile(t: &TableMetadata, s: &SelectStatement) -> CqlResult<Vec<Out>> {
+fn compile(
+    t: &TableMetadata,
+    s: &SelectStatement,
+    v: Option<&Values<'_>>,
+) -> CqlResult<Vec<Out>> {
     let outs: Vec<Out> = match &s.selection {
         Selection::Star => star_columns(t)
             .into_iter()
@@ -332,7 +505,7 @@ fn compile(t: &TableMetadata, s: &SelectStatement) -> CqlResult<Vec<Out>> {
         Selection::Selectors(list) => {
             let mut outs = Vec::with_capacity(list.len());
             for sel in list {
-                let mut o = compile_one(t, &sel.selectable, 0)?;
+                let mut o = compile_one(t, &sel.selectable, v, 0)?;
                 if let Some(a) = &sel.alias {
                     o.name = a.clone();
                 }
@@ -382,7 +555,7 @@ fn compile(t: &TableMetadata, s: &SelectStatement) -> CqlResult<Vec<Out>> {
 
 /// The result columns of a SELECT (for PREPARE).
 pub fn result_specs(t: &TableMetadata, s: &SelectStatement) -> CqlResult<Vec<ColumnSpec>> {
-    let outs = compile(t, s)?;
+    let outs = compile(t, s, None)?;
     Ok(specs(t, &outs, s.json))
 }
 
@@ -443,6 +616,27 @@ fn eval(t: &TableMetadata, s: &Sel, r: &RowView<'_>) -> CqlResult<Option<CqlValu
             Some(CqlValue::Udt(vals)) => vals.into_iter().nth(*fi).flatten(),
             _ => None,
         },
+        Sel::Func(f, args) => {
+            let vals = args
+                .iter()
+                .map(|a| eval(t, a, r))
+                .collect::<CqlResult<Vec<_>>>()?;
+            f.apply(&vals, 0)?
+        }
+        Sel::Const(x, _) => x.clone(),
+        Sel::Element(inner, key) => {
+            let ty = sel_type(t, inner);
+            match (eval(t, inner, r)?, key, ty.unfrozen()) {
+                (Some(CqlValue::Map(entries)), Some(k), CqlType::Map(kt, _)) => entries
+                    .into_iter()
+                    .find(|(ek, _)| compare(ek, k, kt) == Ordering::Equal)
+                    .map(|(_, ev)| ev),
+                (Some(CqlValue::Set(items)), Some(k), CqlType::Set(et)) => items
+                    .into_iter()
+                    .find(|e| compare(e, k, et) == Ordering::Equal),
+                _ => None,
+            }
+        }
     })
 }
 
@@ -459,6 +653,13 @@ fn sel_type(t: &TableMetadata, s: &Sel) -> CqlType {
         Sel::ToJson(_) => CqlType::Text,
         Sel::Agg(AggKind::Count, _) => CqlType::Bigint,
         Sel::Agg(_, inner) => sel_type(t, inner),
+        Sel::Func(f, _) => f.ret.clone(),
+        Sel::Const(_, ty) => ty.clone(),
+        Sel::Element(inner, _) => match sel_type(t, inner).unfrozen() {
+            CqlType::Map(_, vt) => (**vt).clone(),
+            CqlType::Set(e) => (**e).clone(),
+            _ => CqlType::Blob,
+        },
         Sel::Field(inner, fi) => match sel_type(t, inner).unfrozen() {
             CqlType::Udt { fields, .. } => fields
                 .get(*fi)
@@ -536,7 +737,7 @@ fn cast(v: &CqlValue, ty: &CqlType) -> CqlResult<CqlValue> {
         (CqlValue::Timestamp(ms), CqlType::Date) => Ok(CqlValue::Date(
             (ms.div_euclid(86_400_000) + (1_i64 << 31)).clamp(0, i64::from(u32::MAX)) as u32,
         )),
-        (CqlValue::Timeuuid(u), CqlType::Timestamp) => Ok(CqlValue::Timestamp(timeuuid_millis(*u))),
+        (CqlValue::Timeuuid(u), CqlType::Timestamp) => Ok(CqlValue::Timestamp(functions::timeuuid_millis(*u))),
         (CqlValue::Timestamp(ms), CqlType::Bigint) => Ok(CqlValue::Bigint(*ms)),
         _ => Err(CqlError::invalid(format!(
             "{} cannot be cast to {ty}",
@@ -545,13 +746,6 @@ fn cast(v: &CqlValue, ty: &CqlType) -> CqlResult<CqlValue> {
     }
 }
 
-fn timeuuid_millis(u: u128) -> i64 {
-    let time_low = ((u >> 96) & 0xffff_ffff) as i64;
-    let time_mid = ((u >> 80) & 0xffff) as i64;
-    let time_hi = ((u >> 64) & 0x0fff) as i64;
-    let t = (time_hi << 48) | (time_mid << 32) | time_low;
-    (t - 0x01B2_1DD2_1381_4000) / 10_000
-}
 
 fn value_type(v: &CqlValue) -> CqlType {
     match v {
@@ -925,7 +1119,7 @@ pub fn execute(
             return Err(CqlError::invalid(msg.clone()));
         }
     }
-    let outs = compile(t, s)?;
+    let outs = compile(t, s, Some(v))?;
     if !s.group_by.is_empty() {
         return Err(CqlError::invalid("GROUP BY is not supported yet"));
     }

@@ -21,6 +21,7 @@ use sibyl_cql::parser::{BindMarker, QualifiedName, Term};
 use sibyl_cql::types::{compare, deserialize, parse_literal, CqlType, CqlValue, TypeError};
 
 use crate::error::{CqlError, CqlResult};
+use crate::query::functions::ArgKind;
 use crate::query::result::ColumnSpec;
 
 /// Deepest nesting of collection/tuple literals we evaluate; matches the types
@@ -278,7 +279,9 @@ fn elements(
         .collect()
 }
 
-/// The built-in value functions that need no column.
+/// A native function call in a value position (`INSERT ... VALUES (now())`,
+/// `textAsBlob('hi')`, `WHERE tu > maxTimeuuid('2024-01-01')`): resolved against its
+/// literal/bind arguments, applied, and checked against the receiver's type.
 fn eval_function(
     name: &QualifiedName,
     args: &[Term],
@@ -287,40 +290,60 @@ fn eval_function(
     v: &Values<'_>,
 ) -> CqlResult<Val> {
     let fname = name.name.to_ascii_lowercase();
-    let value = match (fname.as_str(), args.len()) {
-        ("now", 0) => CqlValue::Timeuuid(timeuuid(v.now_micros)),
-        ("uuid", 0) => CqlValue::Uuid(random_uuid()),
-        ("currenttimestamp", 0) => CqlValue::Timestamp(v.now_micros.div_euclid(1000)),
-        ("currentdate", 0) => {
-            let days = v.now_micros.div_euclid(86_400_000_000);
-            CqlValue::Date((days + (1_i64 << 31)).clamp(0, i64::from(u32::MAX)) as u32)
-        }
-        ("currenttime", 0) => CqlValue::Time(v.now_micros.rem_euclid(86_400_000_000) * 1000),
-        ("currenttimeuuid", 0) => CqlValue::Timeuuid(timeuuid(v.now_micros)),
-        _ => {
-            return Err(CqlError::invalid(format!(
-                "Unknown function {fname} called in {receiver}"
-            )));
-        }
+    if !crate::query::functions::exists(&fname) {
+        return Err(CqlError::invalid(format!(
+            "Unknown function {fname} called in {receiver}"
+        )));
+    }
+    let fits: Vec<Box<dyn Fn(&CqlType) -> bool>> = args
+        .iter()
+        .map(|a| -> Box<dyn Fn(&CqlType) -> bool> {
+            match a {
+                Term::Constant(c) => {
+                    let kind = c.kind.literal_kind();
+                    Box::new(move |t: &CqlType| {
+                        kind.is_none_or(|k| sibyl_cql::types::literal::is_assignable(k, t))
+                    })
+                }
+                _ => Box::new(|_: &CqlType| true),
+            }
+        })
+        .collect();
+    let kinds: Vec<ArgKind<'_>> = args
+        .iter()
+        .zip(&fits)
+        .map(|(a, f)| match a {
+            Term::Constant(_) => ArgKind::Literal(f.as_ref()),
+            _ => ArgKind::Any,
+        })
+        .collect();
+    let f = crate::query::functions::resolve(&fname, &kinds)?;
+    let mut vals = Vec::with_capacity(args.len());
+    for (a, pty) in args.iter().zip(&f.params) {
+        vals.push(match eval_term(a, pty, &f.qualified(), v)? {
+            Val::Value(x) => Some(x),
+            Val::Null | Val::Unset => None,
+        });
+    }
+    let Some(value) = f.apply(&vals, v.now_micros)? else {
+        return Ok(Val::Null);
     };
     // A function's result must fit its receiver (e.g. `now()` into a timeuuid).
-    let fits = matches!(
-        (&value, ty.unfrozen()),
-        (CqlValue::Timeuuid(_), CqlType::Timeuuid)
-            | (CqlValue::Timeuuid(_), CqlType::Uuid)
-            | (CqlValue::Uuid(_), CqlType::Uuid)
-            | (CqlValue::Timestamp(_), CqlType::Timestamp)
-            | (CqlValue::Date(_), CqlType::Date)
-            | (CqlValue::Time(_), CqlType::Time)
-    );
+    let fits = f.ret == *ty.unfrozen()
+        || matches!(
+            (&f.ret, ty.unfrozen()),
+            (CqlType::Timeuuid, CqlType::Uuid) | (CqlType::Ascii, CqlType::Text)
+        );
     if !fits {
         return Err(CqlError::invalid(format!(
-            "Type error: cannot assign result of function system.{fname} (type {}) to {receiver} (type {ty})",
-            value.kind_name()
+            "Type error: cannot assign result of function {} (type {}) to {receiver} (type {ty})",
+            f.qualified(),
+            f.ret
         )));
     }
     Ok(Val::Value(match (value, ty.unfrozen()) {
         (CqlValue::Timeuuid(u), CqlType::Uuid) => CqlValue::Uuid(u),
+        (CqlValue::Ascii(a), CqlType::Text) => CqlValue::Text(a),
         (x, _) => x,
     }))
 }

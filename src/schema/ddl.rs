@@ -762,7 +762,6 @@ pub fn build_table(
     default_id: u128,
 ) -> CqlResult<TableMetadata> {
     let tname = &s.name.name;
-    let qname = format!("{ksn}.{tname}");
     if !valid_name(tname) {
         return Err(invalid(format!(
             "Table name must not be empty, more than {NAME_LENGTH_MAX} characters long, or contain non-alphanumeric-underscore characters (got \"{tname}\")"

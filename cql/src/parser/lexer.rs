@@ -478,6 +478,19 @@ impl Lexer<'_> {
         if !matches!(self.peek(off), Some('p' | 'P')) {
             return None;
         }
+        // The alternative form `Pyyyy-mm-ddThh:mm:ss` (Cassandra's lexer rule).
+        const ALT: &str = "dddd-dd-ddTdd:dd:dd";
+        let alt = ALT.chars().enumerate().all(|(i, want)| {
+            let got = self.peek(off + 1 + i);
+            match want {
+                'd' => got.is_some_and(|c| c.is_ascii_digit()),
+                'T' => matches!(got, Some('T' | 't')),
+                w => got == Some(w),
+            }
+        });
+        if alt && !self.peek(off + 1 + ALT.len()).is_some_and(is_ident_char) {
+            return Some(1 + ALT.len());
+        }
         let mut end = off + 1;
         while self.peek(end).is_some_and(is_ident_char) {
             end += 1;
@@ -727,7 +740,7 @@ mod tests {
     // Unit and ISO durations; words that merely start with P stay words.
     #[test]
     fn durations() {
-        let ks = kinds("1h30m 12mo3d -5s 3µs 7us 2ns 10ms P1DT2H P2W -P1D PT5M p price 1d2");
+        let ks = kinds("1h30m 12mo3d -5s 3µs 7us 2ns 10ms P1DT2H P2W P0001-02-03T04:05:06 -P1D PT5M p price 1d2");
         let d: Vec<_> = ks.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(
             d,
@@ -741,6 +754,7 @@ mod tests {
                 (TokenKind::Duration, "10ms"),
                 (TokenKind::Duration, "P1DT2H"),
                 (TokenKind::Duration, "P2W"),
+                (TokenKind::Duration, "P0001-02-03T04:05:06"),
                 (TokenKind::Duration, "-P1D"),
                 (TokenKind::Duration, "PT5M"),
                 (TokenKind::Word, "p"),

@@ -277,7 +277,7 @@ pub fn value_from_string(text: &str, ty: &CqlType) -> TypeResult<CqlValue> {
             let u =
                 parse_uuid(text).ok_or_else(|| m(format!("Unable to make UUID from '{text}'")))?;
             if (u >> 76) & 0xf != 1 {
-                return Err(m("Invalid version for TimeUUID type.".into()));
+                return Err(m("TimeUUID supports only version 1 UUIDs".into()));
             }
             V::Timeuuid(u)
         }
@@ -475,7 +475,7 @@ mod tests {
         );
         assert_eq!(
             err(K::Uuid, "01234567-89ab-4def-8123-456789abcdef", "timeuuid"),
-            "Invalid version for TimeUUID type."
+            "TimeUUID supports only version 1 UUIDs"
         );
         assert_eq!(ok(K::Hex, "0x00ff", "blob"), CqlValue::Blob(vec![0, 0xff]));
         assert_eq!(ok(K::Hex, "0x", "blob"), CqlValue::Blob(vec![]));
