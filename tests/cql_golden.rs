@@ -586,6 +586,7 @@ macro_rules! golden {
 
 golden!(
     // Keep sorted; every tests/cql/*.cql must be listed.
+    aggregates,
     allow_filtering,
     batch,
     blob_functions,
@@ -619,6 +620,7 @@ golden!(
     err_undefined_column,
     err_wrong_values,
     flush_restart,
+    group_by,
     in_relations,
     insert_select,
     limits,

@@ -778,6 +778,8 @@ struct AggState {
     int_sum: i128,
     float_sum: f64,
     first: Option<Option<CqlValue>>,
+    /// A GROUP BY group past PER PARTITION LIMIT: folded nothing, returns no row.
+    skipped: bool,
 }
 
 fn fold(t: &TableMetadata, o: &Out, st: &mut AggState, r: &RowView<'_>) -> CqlResult<()> {
@@ -819,6 +821,99 @@ fn fold(t: &TableMetadata, o: &Out, st: &mut AggState, r: &RowView<'_>) -> CqlRe
         }
     }
     Ok(())
+}
+
+/// The result row of one aggregation (a group, or the whole selection); `None` for a
+/// group whose rows were all skipped by PER PARTITION LIMIT.
+fn finish_row(outs: &[Out], aggs: &[AggState]) -> CqlResult<Option<Vec<Option<Vec<u8>>>>> {
+    if aggs.first().is_some_and(|st| st.skipped) {
+        return Ok(None);
+    }
+    outs.iter()
+        .zip(aggs)
+        .map(|(o, st)| {
+            finish(o, st)
+                .map(|x| serialize(&x, &o.ty).map_err(type_err))
+                .transpose()
+        })
+        .collect::<CqlResult<Vec<_>>>()
+        .map(Some)
+}
+
+/// The columns a GROUP BY groups on (partition key, then a clustering prefix), as
+/// column indexes, validated like Cassandra's `SelectStatement`: only primary key
+/// columns, in their declared order, skipping only columns restricted by `=`, and the
+/// whole partition key.
+fn group_columns(t: &TableMetadata, s: &SelectStatement, w: &Where) -> CqlResult<Option<Vec<usize>>> {
+    if s.group_by.is_empty() {
+        return Ok(None);
+    }
+    let order_msg = "Group by currently only support groups of columns following their declared order in the PRIMARY KEY";
+    let pk: Vec<usize> = t
+        .partition_key()
+        .chain(t.clustering())
+        .filter_map(|c| t.columns.iter().position(|x| x.name == c.name))
+        .collect();
+    let pk_len = t.partition_key().count();
+    let single_key = matches!(&w.keys, KeySel::Keys(k) if k.len() == 1);
+    let eq_clustering = |ci: usize| {
+        w.clustering.prefixes.len() == 1 && ci < w.clustering.prefix_len
+    };
+    let mut next = 0usize;
+    for name in &s.group_by {
+        let (i, c) = column(t, name)?;
+        if !matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) {
+            return Err(CqlError::invalid(format!(
+                "Group by is currently only supported on the columns of the PRIMARY KEY, got {}",
+                c.name
+            )));
+        }
+        loop {
+            let Some(&p) = pk.get(next) else {
+                return Err(CqlError::invalid(order_msg));
+            };
+            next += 1;
+            if p == i {
+                break;
+            }
+            let restricted = if next <= pk_len {
+                single_key
+            } else {
+                eq_clustering(next - 1 - pk_len)
+            };
+            if !restricted {
+                return Err(CqlError::invalid(order_msg));
+            }
+        }
+    }
+    if next < pk_len {
+        return Err(CqlError::invalid(
+            "Group by is not supported on only a part of the partition key",
+        ));
+    }
+    Ok(Some(pk[..next].to_vec()))
+}
+
+/// A row's group: its partition key bytes and its clustering-prefix bytes.
+fn group_key_of(t: &TableMetadata, cols: &[usize], r: &RowView<'_>) -> CqlResult<(Vec<u8>, Vec<u8>)> {
+    let mut pk = Vec::new();
+    let mut ck = Vec::new();
+    for &i in cols {
+        let out = if t.columns[i].kind == ColumnKind::PartitionKey {
+            &mut pk
+        } else {
+            &mut ck
+        };
+        match r.cells.get(i).and_then(|c| c.value.as_ref()) {
+            Some(v) => {
+                let b = serialize(v, &t.columns[i].cql_type).map_err(type_err)?;
+                out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                out.extend_from_slice(&b);
+            }
+            None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
+        }
+    }
+    Ok((pk, ck))
 }
 
 fn finish(o: &Out, st: &AggState) -> Option<CqlValue> {
@@ -1120,12 +1215,13 @@ pub fn execute(
         }
     }
     let outs = compile(t, s, Some(v))?;
-    if !s.group_by.is_empty() {
-        return Err(CqlError::invalid("GROUP BY is not supported yet"));
-    }
-    let aggregate = outs.iter().any(|o| has_agg(&o.sel));
-    let limit = limit_value(&s.limit, "[limit]", v)?;
-    let ppl = limit_value(&s.per_partition_limit, "[per_partition_limit]", v)?;
+    let group = group_columns(t, s, &w)?;
+    // GROUP BY reads like an aggregate (one page, the limits count groups).
+    let aggregate = group.is_some() || outs.iter().any(|o| has_agg(&o.sel));
+    let mut limit = limit_value(&s.limit, "[limit]", v)?;
+    let mut ppl = limit_value(&s.per_partition_limit, "[per_partition_limit]", v)?;
+    let group_limit = limit.take_if(|_| group.is_some());
+    let group_ppl = ppl.take_if(|_| group.is_some());
     let reversed = order(t, s, &w)?;
     let table = qp.storage_table(t)?;
     let state = options
@@ -1162,7 +1258,37 @@ pub fn execute(
     let mut aggs: Vec<AggState> = vec![AggState::default(); outs.len()];
     let json = s.json;
     let specs_out = specs(t, &outs, json);
+    let mut group_key: Option<(Vec<u8>, Vec<u8>)> = None;
+    let mut groups_in_partition = 0u32;
     let mut sink = |r: &RowView<'_>| -> CqlResult<()> {
+        if let Some(cols) = &group {
+            let (pk, key) = group_key_of(t, cols, r)?;
+            let same_partition = group_key.as_ref().is_some_and(|(p, _)| *p == pk);
+            if group_key.as_ref().is_none_or(|(p, k)| *p != pk || *k != key) {
+                if group_key.is_some() {
+                    if let Some(row) = finish_row(&outs, &aggs)? {
+                        rows.push(row);
+                    }
+                    aggs = vec![AggState::default(); outs.len()];
+                }
+                groups_in_partition = if same_partition {
+                    groups_in_partition + 1
+                } else {
+                    1
+                };
+                group_key = Some((pk, key));
+            }
+            // PER PARTITION LIMIT counts groups: later groups of the partition are skipped.
+            if group_ppl.is_some_and(|n| groups_in_partition > n) {
+                aggs = vec![AggState::default(); outs.len()];
+                aggs.iter_mut().for_each(|st| st.skipped = true);
+                return Ok(());
+            }
+            for (o, st) in outs.iter().zip(aggs.iter_mut()) {
+                fold(t, o, st, r)?;
+            }
+            return Ok(());
+        }
         if aggregate {
             for (o, st) in outs.iter().zip(aggs.iter_mut()) {
                 fold(t, o, st, r)?;
@@ -1181,17 +1307,17 @@ pub fn execute(
             "The query returns more than {UNPAGED_ROWS_MAX} rows without paging; use paging"
         )));
     }
-    if aggregate {
-        let row = outs
-            .iter()
-            .zip(&aggs)
-            .map(|(o, st)| {
-                finish(o, st)
-                    .map(|x| serialize(&x, &o.ty).map_err(type_err))
-                    .transpose()
-            })
-            .collect::<CqlResult<Vec<_>>>()?;
-        rows = vec![row];
+    if group.is_some() {
+        if group_key.is_some() {
+            if let Some(row) = finish_row(&outs, &aggs)? {
+                rows.push(row);
+            }
+        }
+        if let Some(n) = group_limit {
+            rows.truncate(n as usize);
+        }
+    } else if aggregate {
+        rows = vec![finish_row(&outs, &aggs)?.unwrap_or_default()];
     }
     Ok(ResultMessage::Rows(Rows {
         columns: specs_out,
