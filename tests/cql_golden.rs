@@ -511,6 +511,10 @@ fn print_rows(text: &str, pages: &[Rows], out: &mut String) {
         let _ = writeln!(out, "({n} rows)");
         out.push('\n');
     }
+    // cqlsh prints server warnings after the result.
+    for w in pages.iter().flat_map(|p| &p.warnings) {
+        let _ = writeln!(out, "Warnings :\n{w}\n");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -715,7 +719,11 @@ fn pending_transcripts() {
         let src = std::fs::read_to_string(&p).expect("read script");
         let actual = run_script(&name, &src);
         let expected = std::fs::read_to_string(p.with_extension("result")).unwrap_or_default();
-        let verdict = if actual == expected { "same" } else { "differs" };
+        let verdict = if actual == expected {
+            "same"
+        } else {
+            "differs"
+        };
         println!("{name}: {verdict}");
         std::fs::write(out.join(format!("{name}.actual")), actual).expect("write");
     }

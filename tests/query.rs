@@ -457,3 +457,34 @@ fn bound_values_null_and_unset() {
     n.qp.execute(&p, &o, &mut n.session).expect("insert");
     assert_eq!(n.q("SELECT a, b FROM bv WHERE k = 1"), s(&[&["null", "3"]]));
 }
+
+// A read scanning more than tombstone_warn_threshold tombstones carries Cassandra's
+// client warning; one under the threshold carries none.
+#[test]
+fn reads_over_many_tombstones_warn_the_client() {
+    let mut n = node();
+    n.ok("CREATE TABLE tomb (k int, c int, v int, PRIMARY KEY (k, c))");
+    for c in 0..1100 {
+        n.ok(&format!("INSERT INTO tomb (k, c, v) VALUES (1, {c}, {c})"));
+        if c >= 5 {
+            n.ok(&format!("DELETE v FROM tomb WHERE k = 1 AND c = {c}"));
+        }
+    }
+    n.ok("INSERT INTO tomb (k, c, v) VALUES (2, 0, 0)");
+    let ResultMessage::Rows(r) = n.ok("SELECT v FROM tomb WHERE k = 1") else {
+        panic!("not rows");
+    };
+    // Rows whose only regular cell is deleted stay live through their row marker.
+    assert_eq!(r.rows.len(), 1100);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    let w = &r.warnings[0];
+    assert!(
+        w.starts_with("Read 1100 live rows and 1095 tombstone cells for query SELECT * FROM ks.tomb WHERE k = 1; token "),
+        "{w}"
+    );
+    assert!(w.ends_with(" (see tombstone_warn_threshold)"), "{w}");
+    let ResultMessage::Rows(r) = n.ok("SELECT v FROM tomb WHERE k = 2") else {
+        panic!("not rows");
+    };
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}

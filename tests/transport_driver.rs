@@ -1208,3 +1208,33 @@ async fn reprepare_after_use_switch_and_unrelated_ddl() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tombstone_warning_reaches_the_driver() {
+    // Checks a read over more than tombstone_warn_threshold (1000) tombstones returns
+    // its rows with the server warning in the response frame, as the driver reports it.
+    with_node(|s, _| async move {
+        ddl(&s, KS).await;
+        ddl(&s, "CREATE TABLE ks.tw (k int, c int, v int, PRIMARY KEY (k, c))").await;
+        let del = prepare(&s, "DELETE FROM ks.tw WHERE k = 1 AND c = ?").await;
+        for c in 0..1200i32 {
+            s.execute_unpaged(&del, (c,)).await.expect("delete");
+        }
+        s.query_unpaged("INSERT INTO ks.tw (k, c, v) VALUES (1, 5000, 1)", ())
+            .await
+            .expect("insert");
+        let r = s
+            .query_unpaged("SELECT * FROM ks.tw WHERE k = 1", ())
+            .await
+            .expect("select");
+        let warnings: Vec<&str> = r.warnings().collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("Read 1 live rows and 1200 tombstone cells for query SELECT * FROM ks.tw WHERE k = 1"),
+            "{}",
+            warnings[0]
+        );
+        assert_eq!(r.into_rows_result().expect("rows").rows_num(), 1);
+    })
+    .await;
+}

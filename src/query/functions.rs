@@ -19,7 +19,9 @@
 //!
 //! **Nulls.** Like Cassandra's native functions, a null argument gives a null result.
 
-use sibyl_cql::types::{deserialize, serialize, CqlType, CqlValue};
+use sibyl_cql::parser::Term;
+use sibyl_cql::types::literal::is_assignable;
+use sibyl_cql::types::{deserialize, serialize, CqlType, CqlValue, LiteralKind};
 
 use crate::error::{CqlError, CqlResult};
 use crate::query::values::{random_uuid, timeuuid};
@@ -159,19 +161,29 @@ pub fn exists(name: &str) -> bool {
 }
 
 /// What is known of an argument when resolving: a typed expression (a column, a
-/// nested call, a bind marker whose type follows the parameter), or a literal that
-/// fits some types.
-pub enum ArgKind<'a> {
+/// nested call), something that takes the parameter's type (a bind marker, null, a
+/// nested call in a value), or a literal of some kind.
+pub enum ArgKind {
     /// An expression of this type.
     Typed(CqlType),
-    /// A bind marker or null: takes the parameter's type.
+    /// Takes the parameter's type.
     Any,
-    /// A literal, assignable when the predicate says so.
-    Literal(&'a dyn Fn(&CqlType) -> bool),
+    /// A literal of this kind (Cassandra's assignment test decides the overload).
+    Literal(LiteralKind),
+}
+
+impl ArgKind {
+    /// The kind of a term written as an argument.
+    pub fn of_term(term: &Term) -> ArgKind {
+        match term {
+            Term::Constant(c) => c.kind.literal_kind().map_or(ArgKind::Any, ArgKind::Literal),
+            _ => ArgKind::Any,
+        }
+    }
 }
 
 /// Picks the overload of `name` for `args`.
-pub fn resolve(name: &str, args: &[ArgKind<'_>]) -> CqlResult<NativeFunction> {
+pub fn resolve(name: &str, args: &[ArgKind]) -> CqlResult<NativeFunction> {
     let lname = name.to_ascii_lowercase();
     let all = overloads(&lname);
     if all.is_empty() {
@@ -182,7 +194,7 @@ pub fn resolve(name: &str, args: &[ArgKind<'_>]) -> CqlResult<NativeFunction> {
             && f.params.iter().zip(args).all(|(p, a)| match a {
                 ArgKind::Typed(t) => compatible(t, p),
                 ArgKind::Any => true,
-                ArgKind::Literal(ok) => ok(p),
+                ArgKind::Literal(kind) => is_assignable(*kind, p),
             })
     };
     if let Some(f) = all.iter().find(|f| fits(f)) {
@@ -303,7 +315,10 @@ fn bound_timeuuid(ms: i64, max: bool) -> u128 {
         .saturating_mul(10_000)
         .saturating_add(UUID_EPOCH_OFFSET_100NS)
         .saturating_add(if max { 9_999 } else { 0 }) as u64;
-    let msb = ((ticks & 0xffff_ffff) << 32) | (((ticks >> 32) & 0xffff) << 16) | 0x1000 | ((ticks >> 48) & 0x0fff);
+    let msb = ((ticks & 0xffff_ffff) << 32)
+        | (((ticks >> 32) & 0xffff) << 16)
+        | 0x1000
+        | ((ticks >> 48) & 0x0fff);
     let lsb: u64 = if max {
         0x7f7f_7f7f_7f7f_7f7f
     } else {
@@ -345,7 +360,8 @@ mod tests {
         let ms = timeuuid_millis(u);
         assert_eq!(ms, 1_413_581_259_541);
         let f = resolve("toDate", &[ArgKind::Typed(CqlType::Timeuuid)]).expect("resolve");
-        let Some(CqlValue::Date(d)) = f.apply(&[Some(CqlValue::Timeuuid(u))], 0).expect("apply") else {
+        let Some(CqlValue::Date(d)) = f.apply(&[Some(CqlValue::Timeuuid(u))], 0).expect("apply")
+        else {
             panic!("not a date");
         };
         assert_eq!(i64::from(d) - DATE_EPOCH, 16_360);

@@ -136,7 +136,13 @@ pub struct QueryProcessor {
     pub(crate) clock: Arc<dyn Clock>,
     timestamps: TimestampGenerator,
     locks: Vec<Mutex<()>>,
+    /// `tombstone_warn_threshold`: a read scanning more tombstones than this gets a
+    /// client warning.
+    pub tombstone_warn_threshold: usize,
 }
+
+/// `tombstone_warn_threshold`'s default (Cassandra's).
+pub const TOMBSTONE_WARN_THRESHOLD: usize = 1000;
 
 impl QueryProcessor {
     pub fn new(
@@ -159,6 +165,7 @@ impl QueryProcessor {
             timestamps: TimestampGenerator::new(clock.clone()),
             clock,
             locks: (0..LWT_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            tombstone_warn_threshold: TOMBSTONE_WARN_THRESHOLD,
         }
     }
 

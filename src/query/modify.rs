@@ -1263,6 +1263,7 @@ pub fn apply_conditional(
         columns,
         rows: vec![row],
         paging_state: None,
+        warnings: Vec::new(),
     }))
 }
 

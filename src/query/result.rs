@@ -22,6 +22,8 @@ pub struct Rows {
     /// Present when more rows may follow: hand it back unchanged to get them. It holds
     /// no pointers, so any node can resume from it.
     pub paging_state: Option<Vec<u8>>,
+    /// Client warnings sent with the result (e.g. many tombstones scanned).
+    pub warnings: Vec<String>,
 }
 
 /// What changed in a schema change (`SCHEMA_CHANGE` result and event).

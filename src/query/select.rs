@@ -30,13 +30,13 @@ use sibyl_cql::types::{compare, serialize, to_json, CqlType, CqlValue, Varint};
 use sibyl_storage::{ClusteringBound, ClusteringSlice, DecoratedKey, ReadCommand, Table};
 
 use crate::error::{CqlError, CqlResult};
+use crate::query::functions::{self, ArgKind, NativeFunction};
 use crate::query::mapping::{
     self, column, decode_clustering, decode_partition_key, CellInfo, ColumnIndex,
 };
 use crate::query::paging::PagingState;
 use crate::query::restrictions::{analyze, row_matches, KeySel, Where};
 use crate::query::result::{ColumnSpec, QueryOptions, ResultMessage, Rows};
-use crate::query::functions::{self, ArgKind, NativeFunction};
 use crate::query::values::{eval_term, type_err, SpecSink, Val, Values};
 use crate::query::QueryProcessor;
 use crate::schema::model::{ColumnKind, TableMetadata};
@@ -337,7 +337,9 @@ fn compile_one(
             }
         }
         Selectable::Slice { .. } => {
-            return Err(CqlError::invalid("Collection slice selection is not supported yet"));
+            return Err(CqlError::invalid(
+                "Collection slice selection is not supported yet",
+            ));
         }
     })
 }
@@ -378,28 +380,13 @@ fn native_call(
             other => Some(compile_one(t, other, v, d)?),
         });
     }
-    let literal_fits: Vec<Box<dyn Fn(&CqlType) -> bool>> = args
+    let kinds: Vec<ArgKind> = compiled
         .iter()
-        .map(|a| -> Box<dyn Fn(&CqlType) -> bool> {
-            match a {
-                Selectable::Term(Term::Constant(c)) => {
-                    let kind = c.kind.literal_kind();
-                    Box::new(move |ty: &CqlType| {
-                        kind.is_none_or(|k| sibyl_cql::types::literal::is_assignable(k, ty))
-                    })
-                }
-                _ => Box::new(|_: &CqlType| true),
-            }
-        })
-        .collect();
-    let kinds: Vec<ArgKind<'_>> = compiled
-        .iter()
-        .zip(&literal_fits)
         .zip(args)
-        .map(|((o, fits), a)| match (o, a) {
+        .map(|(o, a)| match (o, a) {
             (Some(o), _) => ArgKind::Typed(o.ty.clone()),
-            (None, Selectable::Term(Term::Bind(_))) => ArgKind::Any,
-            (None, _) => ArgKind::Literal(fits.as_ref()),
+            (None, Selectable::Term(term)) => ArgKind::of_term(term),
+            (None, _) => ArgKind::Any,
         })
         .collect();
     let f = functions::resolve(fname, &kinds)?;
@@ -439,8 +426,6 @@ fn native_call(
     };
     Ok(Out { sel, name, ty })
 }
-
-
 
 fn is_numeric(t: &CqlType) -> bool {
     matches!(
@@ -488,11 +473,7 @@ fn star_columns(t: &TableMetadata) -> Vec<usize> {
     idx
 }
 
-fn compile(
-    t: &TableMetadata,
-    s: &SelectStatement,
-    v: Option<&Values<'_>>,
-) -> CqlResult<Vec<Out>> {
+fn compile(t: &TableMetadata, s: &SelectStatement, v: Option<&Values<'_>>) -> CqlResult<Vec<Out>> {
     let outs: Vec<Out> = match &s.selection {
         Selection::Star => star_columns(t)
             .into_iter()
@@ -737,7 +718,9 @@ fn cast(v: &CqlValue, ty: &CqlType) -> CqlResult<CqlValue> {
         (CqlValue::Timestamp(ms), CqlType::Date) => Ok(CqlValue::Date(
             (ms.div_euclid(86_400_000) + (1_i64 << 31)).clamp(0, i64::from(u32::MAX)) as u32,
         )),
-        (CqlValue::Timeuuid(u), CqlType::Timestamp) => Ok(CqlValue::Timestamp(functions::timeuuid_millis(*u))),
+        (CqlValue::Timeuuid(u), CqlType::Timestamp) => {
+            Ok(CqlValue::Timestamp(functions::timeuuid_millis(*u)))
+        }
         (CqlValue::Timestamp(ms), CqlType::Bigint) => Ok(CqlValue::Bigint(*ms)),
         _ => Err(CqlError::invalid(format!(
             "{} cannot be cast to {ty}",
@@ -745,7 +728,6 @@ fn cast(v: &CqlValue, ty: &CqlType) -> CqlResult<CqlValue> {
         ))),
     }
 }
-
 
 fn value_type(v: &CqlValue) -> CqlType {
     match v {
@@ -844,7 +826,11 @@ fn finish_row(outs: &[Out], aggs: &[AggState]) -> CqlResult<Option<Vec<Option<Ve
 /// column indexes, validated like Cassandra's `SelectStatement`: only primary key
 /// columns, in their declared order, skipping only columns restricted by `=`, and the
 /// whole partition key.
-fn group_columns(t: &TableMetadata, s: &SelectStatement, w: &Where) -> CqlResult<Option<Vec<usize>>> {
+fn group_columns(
+    t: &TableMetadata,
+    s: &SelectStatement,
+    w: &Where,
+) -> CqlResult<Option<Vec<usize>>> {
     if s.group_by.is_empty() {
         return Ok(None);
     }
@@ -856,9 +842,8 @@ fn group_columns(t: &TableMetadata, s: &SelectStatement, w: &Where) -> CqlResult
         .collect();
     let pk_len = t.partition_key().count();
     let single_key = matches!(&w.keys, KeySel::Keys(k) if k.len() == 1);
-    let eq_clustering = |ci: usize| {
-        w.clustering.prefixes.len() == 1 && ci < w.clustering.prefix_len
-    };
+    let eq_clustering =
+        |ci: usize| w.clustering.prefixes.len() == 1 && ci < w.clustering.prefix_len;
     let mut next = 0usize;
     for name in &s.group_by {
         let (i, c) = column(t, name)?;
@@ -895,7 +880,11 @@ fn group_columns(t: &TableMetadata, s: &SelectStatement, w: &Where) -> CqlResult
 }
 
 /// A row's group: its partition key bytes and its clustering-prefix bytes.
-fn group_key_of(t: &TableMetadata, cols: &[usize], r: &RowView<'_>) -> CqlResult<(Vec<u8>, Vec<u8>)> {
+fn group_key_of(
+    t: &TableMetadata,
+    cols: &[usize],
+    r: &RowView<'_>,
+) -> CqlResult<(Vec<u8>, Vec<u8>)> {
     let mut pk = Vec::new();
     let mut ck = Vec::new();
     for &i in cols {
@@ -975,6 +964,11 @@ struct Pager<'a> {
     ppl: Option<u32>,
     work: usize,
     work_max: usize,
+    /// Tombstones (deleted or expired cells, row and range deletions) scanned, for
+    /// the tombstone_warn_threshold warning.
+    tombstones: usize,
+    /// Token of the last partition read (named in the warning, as Cassandra does).
+    last_token: i64,
 }
 
 impl Pager<'_> {
@@ -1089,10 +1083,14 @@ impl Pager<'_> {
                 let Some(part) = self.table.read(dk, &cmd).map_err(CqlError::from_read)? else {
                     return Ok((Stop::Done, ppl_left));
                 };
+                self.last_token = dk.token.0;
+                self.tombstones +=
+                    part.range_tombstones.len() + usize::from(!part.deletion.is_live());
                 if statics.is_none() {
                     let mut cells = base.clone();
                     if let Some(mut s) = part.static_row.clone() {
                         self.work += s.cells.len();
+                        self.tombstones += s.tombstone_count(self.now);
                         s.retain_live(self.now);
                         mapping::decode_row(self.t, &self.idx, &s, self.now, &mut cells)?;
                         if !s.has_live_data(self.now) {
@@ -1109,6 +1107,7 @@ impl Pager<'_> {
                 let n_rows = part.rows.len();
                 for mut row in part.rows {
                     self.work += row.cells.len() + 1;
+                    self.tombstones += row.tombstone_count(self.now);
                     last = Some(row.clustering.to_vec());
                     row.retain_live(self.now);
                     if !row.has_live_data(self.now) {
@@ -1248,6 +1247,8 @@ pub fn execute(
         rows_left: state.as_ref().map_or(limit, |st| st.rows_left),
         ppl,
         work: 0,
+        tombstones: 0,
+        last_token: 0,
         work_max: if paged.is_some() {
             PAGE_WORK_CELLS_MAX
         } else {
@@ -1264,7 +1265,10 @@ pub fn execute(
         if let Some(cols) = &group {
             let (pk, key) = group_key_of(t, cols, r)?;
             let same_partition = group_key.as_ref().is_some_and(|(p, _)| *p == pk);
-            if group_key.as_ref().is_none_or(|(p, k)| *p != pk || *k != key) {
+            if group_key
+                .as_ref()
+                .is_none_or(|(p, k)| *p != pk || *k != key)
+            {
                 if group_key.is_some() {
                     if let Some(row) = finish_row(&outs, &aggs)? {
                         rows.push(row);
@@ -1319,11 +1323,54 @@ pub fn execute(
     } else if aggregate {
         rows = vec![finish_row(&outs, &aggs)?.unwrap_or_default()];
     }
+    let mut warnings = Vec::new();
+    if pager.tombstones > qp.tombstone_warn_threshold {
+        warnings.push(tombstone_warning(t, &w, &pager, paged));
+    }
     Ok(ResultMessage::Rows(Rows {
         columns: specs_out,
         rows,
         paging_state: more.map(|st| st.encode()),
+        warnings,
     }))
+}
+
+/// Cassandra's client warning for a read past `tombstone_warn_threshold`:
+/// `Read 10 live rows and 1990 tombstone cells for query SELECT * FROM ks.t WHERE k = 1
+/// LIMIT 100; token 8413... (see tombstone_warn_threshold)`. The query is rendered from
+/// the table and the partition restriction (Cassandra prints its internal read
+/// command, which may word the rest of the WHERE clause differently).
+fn tombstone_warning(
+    t: &TableMetadata,
+    w: &Where,
+    pager: &Pager<'_>,
+    page: Option<usize>,
+) -> String {
+    let mut q = format!("SELECT * FROM {}.{}", t.keyspace, t.name);
+    if let KeySel::Keys(keys) = &w.keys {
+        if let [key] = keys.as_slice() {
+            let parts: Vec<String> = t
+                .partition_key()
+                .zip(key)
+                .map(|(c, v)| {
+                    format!(
+                        "{} = {}",
+                        c.name,
+                        sibyl_cql::types::format_cqlsh(v, &c.cql_type)
+                    )
+                })
+                .collect();
+            q.push_str(" WHERE ");
+            q.push_str(&parts.join(" AND "));
+        }
+    }
+    if let Some(n) = page {
+        q.push_str(&format!(" LIMIT {n}"));
+    }
+    format!(
+        "Read {} live rows and {} tombstone cells for query {q}; token {} (see tombstone_warn_threshold)",
+        pager.emitted, pager.tombstones, pager.last_token
+    )
 }
 
 fn format_row(
@@ -1646,5 +1693,6 @@ pub fn execute_virtual(
         columns,
         rows: out_rows,
         paging_state: None,
+        warnings: Vec::new(),
     }))
 }

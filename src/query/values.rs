@@ -295,28 +295,7 @@ fn eval_function(
             "Unknown function {fname} called in {receiver}"
         )));
     }
-    let fits: Vec<Box<dyn Fn(&CqlType) -> bool>> = args
-        .iter()
-        .map(|a| -> Box<dyn Fn(&CqlType) -> bool> {
-            match a {
-                Term::Constant(c) => {
-                    let kind = c.kind.literal_kind();
-                    Box::new(move |t: &CqlType| {
-                        kind.is_none_or(|k| sibyl_cql::types::literal::is_assignable(k, t))
-                    })
-                }
-                _ => Box::new(|_: &CqlType| true),
-            }
-        })
-        .collect();
-    let kinds: Vec<ArgKind<'_>> = args
-        .iter()
-        .zip(&fits)
-        .map(|(a, f)| match a {
-            Term::Constant(_) => ArgKind::Literal(f.as_ref()),
-            _ => ArgKind::Any,
-        })
-        .collect();
+    let kinds: Vec<ArgKind> = args.iter().map(ArgKind::of_term).collect();
     let f = crate::query::functions::resolve(&fname, &kinds)?;
     let mut vals = Vec::with_capacity(args.len());
     for (a, pty) in args.iter().zip(&f.params) {

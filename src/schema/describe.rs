@@ -305,6 +305,7 @@ fn rows(elements: Vec<Element>, listing: bool) -> CqlResult<ResultMessage> {
         columns,
         rows: out,
         paging_state: None,
+        warnings: Vec::new(),
     }))
 }
 

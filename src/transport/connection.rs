@@ -343,8 +343,9 @@ impl Connection {
                 let compression = st.compression;
                 tokio::spawn(async move {
                     let _permit = permit;
-                    let response = execute(shared, request, version, session).await;
-                    let bytes = encode_frame(version, stream, response, compression);
+                    let (response, warnings) = execute(shared, request, version, session).await;
+                    let bytes =
+                        encode_frame_warned(version, stream, response, warnings, compression);
                     // A send error means the client is gone: nobody to answer.
                     let _ = tx.send(Out::Frame(bytes)).await;
                 });
@@ -360,9 +361,9 @@ async fn execute(
     request: Request,
     version: u8,
     session: Arc<Mutex<Session>>,
-) -> Response {
+) -> (Response, Vec<String>) {
     let Ok(_running) = shared.executing.acquire().await else {
-        return server_error("the node is shutting down");
+        return (server_error("the node is shutting down"), Vec::new());
     };
     let s = shared.clone();
     match tokio::task::spawn_blocking(move || handler::handle(&s, request, version, &session)).await
@@ -372,7 +373,10 @@ async fn execute(
             // A panic in the executor is a bug; the client gets a Server error and the
             // node keeps serving.
             tracing::error!("request execution failed: {e}");
-            server_error(&format!("internal error while executing the request: {e}"))
+            (
+                server_error(&format!("internal error while executing the request: {e}")),
+                Vec::new(),
+            )
         }
     }
 }
@@ -404,7 +408,22 @@ fn encode_frame(
     response: Response,
     compression: Option<Compression>,
 ) -> Vec<u8> {
-    let env = ResponseEnvelope::new(version, stream, response);
+    encode_frame_warned(version, stream, response, Vec::new(), compression)
+}
+
+/// [`encode_frame`] with client warnings (sent from protocol v4 on, which introduced
+/// the warning flag; v3 clients never see them).
+fn encode_frame_warned(
+    version: u8,
+    stream: i16,
+    response: Response,
+    warnings: Vec<String>,
+    compression: Option<Compression>,
+) -> Vec<u8> {
+    let mut env = ResponseEnvelope::new(version, stream, response);
+    if version >= 4 {
+        env.warnings = warnings;
+    }
     match encode_response(&env, compression).and_then(|f| f.to_bytes()) {
         Ok(b) => b,
         Err(e) => {

@@ -32,11 +32,14 @@ pub fn handle(
     request: Request,
     version: u8,
     session: &Mutex<Session>,
-) -> Response {
+) -> (Response, Vec<String>) {
     let consistency = request_consistency(&request);
     match run(shared, request, version, session) {
         Ok(r) => r,
-        Err(e) => Response::Error(error_body(&e, version, consistency)),
+        Err(e) => (
+            Response::Error(error_body(&e, version, consistency)),
+            Vec::new(),
+        ),
     }
 }
 
@@ -54,7 +57,7 @@ fn run(
     request: Request,
     version: u8,
     session: &Mutex<Session>,
-) -> Result<Response, CqlError> {
+) -> Result<(Response, Vec<String>), CqlError> {
     let qp = &shared.processor;
     match request {
         Request::Query { query, params } => {
@@ -67,9 +70,12 @@ fn run(
             let ks = prep.keyspace.or_else(|| current(session).keyspace);
             let prepared = qp.prepare(&prep.query, ks.as_deref())?;
             shared.prepared.insert(prepared.clone());
-            Ok(Response::Result(ResultBody::Prepared(prepared_body(
-                shared, &prepared, version,
-            ))))
+            Ok((
+                Response::Result(ResultBody::Prepared(prepared_body(
+                    shared, &prepared, version,
+                ))),
+                Vec::new(),
+            ))
         }
         Request::Execute(ex) => {
             let prepared = shared
@@ -242,8 +248,8 @@ fn pk_indices(shared: &Shared, prep: &Prepared) -> Vec<u16> {
     out
 }
 
-/// Turns an execution result into a RESULT, applying USE to the session and
-/// publishing schema changes.
+/// Turns an execution result into a RESULT and its client warnings, applying USE to
+/// the session and publishing schema changes.
 fn result(
     shared: &Shared,
     r: ResultMessage,
@@ -251,7 +257,8 @@ fn result(
     params: &QueryParameters,
     version: u8,
     session: &Mutex<Session>,
-) -> Response {
+) -> (Response, Vec<String>) {
+    let mut warnings = Vec::new();
     let body = match r {
         ResultMessage::Void => ResultBody::Void,
         ResultMessage::SetKeyspace(ks) => {
@@ -265,6 +272,7 @@ fn result(
             ResultBody::SchemaChange(sc)
         }
         ResultMessage::Rows(rows) => {
+            warnings = rows.warnings;
             let mut meta = rows_metadata(&rows.columns, prepared, params, version);
             meta.paging_state = rows.paging_state;
             ResultBody::Rows(p::Rows {
@@ -273,7 +281,7 @@ fn result(
             })
         }
     };
-    Response::Result(body)
+    (Response::Result(body), warnings)
 }
 
 /// Full metadata, or No_metadata when the client asked to skip it and what it holds
