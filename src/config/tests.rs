@@ -202,3 +202,19 @@ fn an_empty_file_changes_nothing() {
         NodeConfig::load(None, &Flags::default()).expect("valid")
     );
 }
+
+#[test]
+fn every_key_has_a_setter_that_checks_its_value() {
+    // An empty list is the wrong type for every key: each must refuse it by name
+    // (a key listed in KEYS without a setter would panic instead).
+    for key in KEYS {
+        let err = parse(&format!("{key}: []\n")).expect_err(key).to_string();
+        assert!(
+            err.starts_with(&format!("x.yaml:1: {key}: expected ")),
+            "{err}"
+        );
+    }
+    let c = parse("admin_address: 127.0.0.9\n").expect("valid");
+    assert_eq!(c.admin_address, "127.0.0.9".parse::<IpAddr>().unwrap());
+    assert_eq!(c.rpc_address, DEFAULT_RPC_ADDRESS);
+}
