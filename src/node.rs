@@ -359,11 +359,9 @@ impl Node {
             generation,
         });
         let catalog = Arc::new(NodeCatalog::new(schema.clone(), local.clone()));
-        let processor = Arc::new(QueryProcessor::with_catalog(
-            storage.clone(),
-            catalog,
-            Arc::new(SystemClock),
-        ));
+        let mut processor = QueryProcessor::with_catalog(storage.clone(), catalog, Arc::new(SystemClock));
+        processor.tombstone_warn_threshold = config.tombstone_warn_threshold as usize;
+        let processor = Arc::new(processor);
         let transport_config = TransportConfig {
             addr: SocketAddr::new(config.rpc_address, config.native_transport_port),
             max_connections: config.native_transport_max_connections.max(1),

@@ -378,9 +378,9 @@ pub struct NodeConfig {
     pub compaction_throughput_bytes_per_sec: u64,
     /// `file_cache_size` in bytes.
     pub file_cache_size_bytes: u64,
-    /// `tombstone_warn_threshold` (not enforced yet).
+    /// `tombstone_warn_threshold`: reads over it carry a client warning.
     pub tombstone_warn_threshold: u32,
-    /// `tombstone_failure_threshold` (not enforced yet).
+    /// `tombstone_failure_threshold` (accepted; pages end early instead of failing).
     pub tombstone_failure_threshold: u32,
     /// `phi_convict_threshold` (the failure detector is not wired yet).
     pub phi_convict_threshold: f64,
