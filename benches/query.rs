@@ -7,9 +7,11 @@
 //! `Table::apply`; reads with `Table::read` + `retain_live`. CQL: `execute` of the
 //! prepared statement with bound values (parsing happens once, at PREPARE). Prints
 //! ns/op for each and `insert_overhead=<x%> select_overhead=<y%>` (target ≤ 30 %).
+//! Raw and CQL work alternate in [`ROUNDS`] chunks so load changes on a shared machine
+//! hit both alike.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand::rngs::StdRng;
@@ -20,6 +22,9 @@ use sibyl::schema::SchemaManager;
 use sibyl_storage::{
     Cell, DecoratedKey, LivenessInfo, Mutation, ReadCommand, Row, Storage, StorageConfig,
 };
+
+/// Alternations of raw and CQL work (see below).
+const ROUNDS: usize = 10;
 
 fn main() {
     let n: usize = std::env::var("SIBYL_BENCH_N")
@@ -48,71 +53,78 @@ fn main() {
     let keys: Vec<[u8; 16]> = (0..n).map(|_| rng.random()).collect();
     let value = vec![7u8; 100];
 
-    // Raw storage writes: what the INSERT turns into.
-    let start = Instant::now();
-    for (i, k) in keys.iter().enumerate() {
-        let ts = 1_700_000_000_000_000 + i as i64;
-        let mut m = Mutation::new(
-            raw_meta.storage_id(),
-            DecoratedKey::new(Bytes::copy_from_slice(k)),
-        );
-        let mut r = Row::new(Bytes::new());
-        r.liveness = LivenessInfo::new(ts, 0, 0);
-        r.add_cell(Cell::live(v_id, ts, Bytes::copy_from_slice(&value)));
-        m.update.rows.push(r);
-        raw.apply(&m).expect("raw write");
-    }
-    let raw_insert = start.elapsed();
-
     let insert = qp
         .prepare("INSERT INTO bench.cql (k, v) VALUES (?, ?)", None)
         .expect("prepare insert");
-    let start = Instant::now();
-    for k in &keys {
-        let opts = QueryOptions {
-            values: vec![Some(k.to_vec()), Some(value.clone())],
-            unset: vec![false, false],
-            ..QueryOptions::default()
-        };
-        qp.execute(&insert, &opts, &mut session)
-            .expect("cql insert");
-    }
-    let cql_insert = start.elapsed();
-
-    let now = sibyl_storage::table::now_seconds();
-    let start = Instant::now();
-    for k in &keys {
-        let mut p = raw
-            .read(
-                &DecoratedKey::new(Bytes::copy_from_slice(k)),
-                &ReadCommand::all(now),
-            )
-            .expect("raw read")
-            .expect("found");
-        p.retain_live(now);
-        assert_eq!(p.rows.len(), 1);
-    }
-    let raw_select = start.elapsed();
-
     let select = qp
         .prepare("SELECT v FROM bench.cql WHERE k = ?", None)
         .expect("prepare select");
-    let start = Instant::now();
-    for k in &keys {
-        let opts = QueryOptions {
-            values: vec![Some(k.to_vec())],
-            unset: vec![false],
-            ..QueryOptions::default()
-        };
-        match qp
-            .execute(&select, &opts, &mut session)
-            .expect("cql select")
-        {
-            ResultMessage::Rows(r) => assert_eq!(r.rows.len(), 1),
-            other => panic!("unexpected {other:?}"),
+    // The machine is shared and noisy: raw and CQL alternate in ROUNDS chunks so both
+    // see the same conditions, and the totals are compared.
+    let chunk = n.div_ceil(ROUNDS);
+    let (mut raw_insert, mut cql_insert) = (Duration::ZERO, Duration::ZERO);
+    for (round, ks) in keys.chunks(chunk).enumerate() {
+        // Raw storage writes: what the INSERT turns into.
+        let start = Instant::now();
+        for (i, k) in ks.iter().enumerate() {
+            let ts = 1_700_000_000_000_000 + (round * chunk + i) as i64;
+            let mut m = Mutation::new(
+                raw_meta.storage_id(),
+                DecoratedKey::new(Bytes::copy_from_slice(k)),
+            );
+            let mut r = Row::new(Bytes::new());
+            r.liveness = LivenessInfo::new(ts, 0, 0);
+            r.add_cell(Cell::live(v_id, ts, Bytes::copy_from_slice(&value)));
+            m.update.rows.push(r);
+            raw.apply(&m).expect("raw write");
         }
+        raw_insert += start.elapsed();
+        let start = Instant::now();
+        for k in ks {
+            let opts = QueryOptions {
+                values: vec![Some(k.to_vec()), Some(value.clone())],
+                unset: vec![false, false],
+                ..QueryOptions::default()
+            };
+            qp.execute(&insert, &opts, &mut session)
+                .expect("cql insert");
+        }
+        cql_insert += start.elapsed();
     }
-    let cql_select = start.elapsed();
+
+    let now = sibyl_storage::table::now_seconds();
+    let (mut raw_select, mut cql_select) = (Duration::ZERO, Duration::ZERO);
+    for ks in keys.chunks(chunk) {
+        let start = Instant::now();
+        for k in ks {
+            let mut p = raw
+                .read(
+                    &DecoratedKey::new(Bytes::copy_from_slice(k)),
+                    &ReadCommand::all(now),
+                )
+                .expect("raw read")
+                .expect("found");
+            p.retain_live(now);
+            assert_eq!(p.rows.len(), 1);
+        }
+        raw_select += start.elapsed();
+        let start = Instant::now();
+        for k in ks {
+            let opts = QueryOptions {
+                values: vec![Some(k.to_vec())],
+                unset: vec![false],
+                ..QueryOptions::default()
+            };
+            match qp
+                .execute(&select, &opts, &mut session)
+                .expect("cql select")
+            {
+                ResultMessage::Rows(r) => assert_eq!(r.rows.len(), 1),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        cql_select += start.elapsed();
+    }
 
     let per = |d: std::time::Duration| d.as_nanos() as f64 / n as f64;
     println!(

@@ -359,7 +359,8 @@ impl Node {
             generation,
         });
         let catalog = Arc::new(NodeCatalog::new(schema.clone(), local.clone()));
-        let mut processor = QueryProcessor::with_catalog(storage.clone(), catalog, Arc::new(SystemClock));
+        let mut processor =
+            QueryProcessor::with_catalog(storage.clone(), catalog, Arc::new(SystemClock));
         processor.tombstone_warn_threshold = config.tombstone_warn_threshold as usize;
         let processor = Arc::new(processor);
         let transport_config = TransportConfig {

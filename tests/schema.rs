@@ -225,11 +225,11 @@ fn create_table_errors() {
     );
     invalid(
         n.err("CREATE TABLE u (k int, PRIMARY KEY (k, x))"),
-        "Unknown definition x referenced in PRIMARY KEY for table ks.u",
+        "Unknown column 'x' referenced in PRIMARY KEY for table 'u'",
     );
     invalid(
         n.err("CREATE TABLE u (k int, c list<int>, PRIMARY KEY (k, c))"),
-        "Invalid non-frozen collection type list<int> for PRIMARY KEY component c",
+        "Invalid non-frozen collection type list<int> for PRIMARY KEY column 'c'",
     );
     invalid(
         n.err("CREATE TABLE u (k int PRIMARY KEY, s int static)"),

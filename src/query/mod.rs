@@ -14,6 +14,7 @@
 //! LWT), [`select`] (reads, selectors, aggregates, paging), [`paging`] (the opaque
 //! paging state).
 
+pub mod fast;
 pub mod functions;
 pub mod mapping;
 pub mod modify;
@@ -119,6 +120,8 @@ pub struct Prepared {
     pub bind_specs: Vec<ColumnSpec>,
     /// Result columns of a SELECT (empty otherwise).
     pub result_columns: Vec<ColumnSpec>,
+    /// The fast path, for the prepared INSERT and SELECT shapes it covers.
+    pub fast: Option<fast::FastPlan>,
 }
 
 /// One statement of a protocol BATCH.
@@ -272,6 +275,7 @@ impl QueryProcessor {
                 })
             })
             .collect();
+        let fast = self.plan_fast(&parsed.statement, keyspace);
         Ok(Arc::new(Prepared {
             id: statement_id(text, keyspace),
             text: text.to_string(),
@@ -280,7 +284,19 @@ impl QueryProcessor {
             bind_markers: parsed.bind_markers,
             bind_specs,
             result_columns,
+            fast,
         }))
+    }
+
+    /// The fast-path plan of a statement, when it has a covered shape on a stored table.
+    fn plan_fast(&self, stmt: &Statement, keyspace: Option<&str>) -> Option<fast::FastPlan> {
+        let name = fast_target(stmt)?;
+        let ks = name.keyspace.as_deref().or(keyspace)?;
+        if self.catalog.virtual_table(ks, &name.name).is_some() {
+            return None;
+        }
+        let t = self.table(name, keyspace).ok()?;
+        fast::plan(stmt, &t)
     }
 
     /// Prepares and executes (a protocol QUERY).
@@ -305,6 +321,24 @@ impl QueryProcessor {
         options: &QueryOptions,
         session: &mut Session,
     ) -> CqlResult<ResultMessage> {
+        if let (Some(f), Some(name)) = (&prepared.fast, fast_target(&prepared.statement)) {
+            let ks = options
+                .keyspace
+                .as_deref()
+                .or(prepared.keyspace.as_deref())
+                .or(session.keyspace.as_deref());
+            if let Ok(current) = self.table(name, ks) {
+                if let Some(r) = f.execute(self, &current, options, || self.timestamps.next()) {
+                    return r.map(|r| match r {
+                        ResultMessage::Rows(mut rows) => {
+                            rows.columns = prepared.result_columns.clone();
+                            ResultMessage::Rows(rows)
+                        }
+                        other => other,
+                    });
+                }
+            }
+        }
         let (vals, unset) = ordered_values(
             prepared,
             &options.values,
@@ -452,6 +486,15 @@ pub fn statement_id(text: &str, keyspace: Option<&str>) -> [u8; 16] {
 type Ordered = (Vec<Option<Vec<u8>>>, Vec<bool>);
 
 /// Values in marker order (named values matched by name), after checking the count.
+/// The table of a statement the fast path may cover.
+fn fast_target(stmt: &Statement) -> Option<&QualifiedName> {
+    match stmt {
+        Statement::Insert(s) => Some(&s.table),
+        Statement::Select(s) => Some(&s.table),
+        _ => None,
+    }
+}
+
 fn ordered_values(
     p: &Prepared,
     values: &[Option<Vec<u8>>],

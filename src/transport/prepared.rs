@@ -137,6 +137,7 @@ mod tests {
             bind_markers: Vec::new(),
             bind_specs: Vec::new(),
             result_columns: Vec::new(),
+            fast: None,
         })
     }
 
@@ -150,6 +151,7 @@ mod tests {
             bind_markers: Vec::new(),
             bind_specs: Vec::new(),
             result_columns: Vec::new(),
+            fast: None,
         })
     }
 
