@@ -16,6 +16,7 @@
 
 pub mod fast;
 pub mod functions;
+pub mod json;
 pub mod mapping;
 pub mod modify;
 pub mod paging;

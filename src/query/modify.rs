@@ -196,20 +196,42 @@ pub fn plan_insert(
     muts: &mut Muts,
 ) -> CqlResult<Option<Conditional>> {
     reject_counters(t)?;
-    let InsertValues::Values { columns, values } = &s.values else {
-        return Err(CqlError::invalid("INSERT JSON is not supported yet"));
-    };
-    if columns.len() != values.len() {
-        return Err(CqlError::invalid("Unmatched column names/values"));
-    }
     let mut given: Vec<Option<Val>> = vec![None; t.columns.len()];
-    for (name, term) in columns.iter().zip(values) {
-        let (i, c) = column(t, name)?;
-        if given[i].is_some() {
-            // Cassandra 4's message (checkContainsNoDuplicates in ParsedInsert).
-            return Err(CqlError::invalid("The column names contains duplicates"));
+    match &s.values {
+        InsertValues::Values { columns, values } => {
+            if columns.len() != values.len() {
+                return Err(CqlError::invalid("Unmatched column names/values"));
+            }
+            for (name, term) in columns.iter().zip(values) {
+                let (i, c) = column(t, name)?;
+                if given[i].is_some() {
+                    // Cassandra 4's message (checkContainsNoDuplicates in ParsedInsert).
+                    return Err(CqlError::invalid("The column names contains duplicates"));
+                }
+                given[i] = Some(eval_term(term, &c.cql_type, &c.name, v)?);
+            }
         }
-        given[i] = Some(eval_term(term, &c.cql_type, &c.name, v)?);
+        InsertValues::Json {
+            json,
+            default_unset,
+        } => {
+            let doc = match eval_term(json, &CqlType::Text, "[json]", v)? {
+                Val::Value(CqlValue::Text(d)) => d,
+                _ => return Err(CqlError::invalid("Got null for INSERT JSON values")),
+            };
+            // Absent columns are null (DEFAULT NULL) or untouched (DEFAULT UNSET);
+            // key columns must be in the document.
+            if !default_unset {
+                for (i, c) in t.columns.iter().enumerate() {
+                    if matches!(c.kind, ColumnKind::Regular | ColumnKind::Static) {
+                        given[i] = Some(Val::Null);
+                    }
+                }
+            }
+            for (i, value) in crate::query::json::columns_from_json(t, &doc)? {
+                given[i] = Some(value.map_or(Val::Null, Val::Value));
+            }
+        }
     }
     let mut pk = Vec::new();
     let mut missing = Vec::new();
