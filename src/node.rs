@@ -46,15 +46,6 @@ pub const CQL_VERSION: &str = "3.4.7";
 /// The partitioner (the only one Sibyl has).
 pub const PARTITIONER: &str = "org.apache.cassandra.dht.Murmur3Partitioner";
 
-/// Data center and rack of a node until snitch configuration exists.
-pub const DATA_CENTER: &str = "datacenter1";
-/// See [`DATA_CENTER`].
-pub const RACK: &str = "rack1";
-
-/// Internode port reported in `system.local` (Cassandra's `storage_port`); nothing
-/// listens there yet.
-pub const STORAGE_PORT: u16 = 7000;
-
 /// Name of the identity file in the system directory.
 const IDENTITY_FILE: &str = "identity";
 
@@ -205,6 +196,11 @@ pub struct LocalInfo {
     pub native_port: AtomicU16,
     /// Seconds since the epoch at start (`gossip_generation`).
     pub generation: i32,
+    /// `storage_port` (reported in `system.local`; nothing listens there yet).
+    pub storage_port: u16,
+    /// The snitch's data center and rack for this node.
+    pub datacenter: String,
+    pub rack: String,
 }
 
 /// The executor's catalog on a node: the schema, plus the node-local system tables
@@ -238,15 +234,15 @@ impl NodeCatalog {
             "key" => text("local"),
             "bootstrapped" => text("COMPLETED"),
             "broadcast_address" | "listen_address" => Some(CqlValue::Inet(l.listen_address)),
-            "broadcast_port" | "listen_port" => Some(CqlValue::Int(i32::from(STORAGE_PORT))),
+            "broadcast_port" | "listen_port" => Some(CqlValue::Int(i32::from(l.storage_port))),
             "cluster_name" => text(&l.cluster_name),
             "cql_version" => text(CQL_VERSION),
-            "data_center" => text(DATA_CENTER),
+            "data_center" => text(&l.datacenter),
             "gossip_generation" => Some(CqlValue::Int(l.generation)),
             "host_id" => Some(CqlValue::Uuid(l.identity.host_id)),
             "native_protocol_version" => text("5"),
             "partitioner" => text(PARTITIONER),
-            "rack" => text(RACK),
+            "rack" => text(&l.rack),
             "release_version" => text(RELEASE_VERSION),
             "rpc_address" => Some(CqlValue::Inet(l.rpc_address)),
             "rpc_port" => Some(CqlValue::Int(i32::from(
@@ -357,6 +353,9 @@ impl Node {
             rpc_address: config.rpc_address,
             native_port: AtomicU16::new(config.native_transport_port),
             generation,
+            storage_port: config.storage_port,
+            datacenter: config.datacenter.clone(),
+            rack: config.rack.clone(),
         });
         let catalog = Arc::new(NodeCatalog::new(schema.clone(), local.clone()));
         let mut processor =
