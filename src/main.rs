@@ -1,7 +1,7 @@
 //! `sibyl`: one binary for the node and its tools.
 //!
 //! Subcommands so far: `server` (a node serving the CQL native protocol until
-//! interrupted) and `sstable dump` (an sstable as JSON). `cqlsh`,
+//! interrupted), `cqlsh` (the CQL shell) and `sstable dump` (an sstable as JSON).
 //! `nodetool`, `stress` and `cluster` arrive with their issues. Exit codes: 0 ok,
 //! 1 runtime error, 2 usage error (clap's).
 
@@ -33,6 +33,8 @@ enum Command {
     /// schema, then serves the CQL native protocol (v3-v5) until SIGINT or SIGTERM,
     /// when it answers the requests in flight, flushes memtables and exits 0.
     Server(ServerArgs),
+    /// The CQL shell (like Cassandra's cqlsh; see docs/cqlsh.md).
+    Cqlsh(sibyl::tools::cqlsh::CqlshArgs),
     /// SSTable tools.
     Sstable {
         #[command(subcommand)]
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => server(args),
+        Command::Cqlsh(args) => return sibyl::tools::cqlsh::run(args),
         Command::Sstable {
             command: SstableCommand::Dump { file },
         } => {
