@@ -258,3 +258,236 @@ impl Client {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The client against a scripted fake node on 127.0.0.1:0 speaking plain v3/v4
+    //! frames through the codec: version step-down, request timeouts whose late
+    //! answers must not reach a later request, and a connection that dies.
+
+    use super::*;
+    use sibyl_cql::protocol::{
+        decode_frame, decode_request, encode_response, ErrorBody, Frame, RequestEnvelope,
+        ResponseEnvelope, DEFAULT_MAX_BODY_LEN,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// Bound on every wait in these tests.
+    const WAIT: Duration = Duration::from_secs(10);
+
+    async fn read_request(
+        sock: &mut TcpStream,
+        buf: &mut Vec<u8>,
+    ) -> Option<(Frame, RequestEnvelope)> {
+        loop {
+            if let Ok(Some((frame, n))) = decode_frame(buf, DEFAULT_MAX_BODY_LEN) {
+                buf.drain(..n);
+                let env = decode_request(&frame, None, DEFAULT_MAX_BODY_LEN).ok()?;
+                return Some((frame, env));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = sock.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    async fn answer(sock: &mut TcpStream, version: u8, stream: i16, response: Response) {
+        let frame = encode_response(&ResponseEnvelope::new(version, stream, response), None)
+            .and_then(|f| f.to_bytes())
+            .expect("encode");
+        sock.write_all(&frame).await.expect("write");
+    }
+
+    /// Negotiating (`None`) for the step-down tests; the others pin v4 because the
+    /// fake node reads plain frames, not v5 segments.
+    fn config(timeout: Duration) -> ClientConfig {
+        ClientConfig {
+            protocol_version: Some(4),
+            connect_timeout: WAIT,
+            request_timeout: timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn steps_down_from_v5_to_what_the_node_speaks() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let node = tokio::spawn(async move {
+            // First connection: a v4-only node refuses v5 the way Cassandra 3 does.
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let (frame, _) = read_request(&mut s, &mut buf).await.expect("startup");
+            assert_eq!(frame.header.version, 5);
+            let msg =
+                "Invalid or unsupported protocol version (5); supported versions are (3/v3, 4/v4)";
+            answer(
+                &mut s,
+                4,
+                frame.header.stream,
+                Response::Error(ErrorBody::new(ErrorKind::Protocol, msg)),
+            )
+            .await;
+            drop(s);
+            // Second connection: v4 STARTUP, then one QUERY.
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let (frame, env) = read_request(&mut s, &mut buf).await.expect("startup");
+            assert_eq!(frame.header.version, 4);
+            assert!(matches!(env.request, Request::Startup(_)));
+            answer(&mut s, 4, frame.header.stream, Response::Ready).await;
+            let (frame, env) = read_request(&mut s, &mut buf).await.expect("query");
+            assert!(matches!(env.request, Request::Query { .. }));
+            answer(
+                &mut s,
+                4,
+                frame.header.stream,
+                Response::Result(ResultBody::Void),
+            )
+            .await;
+            // Keep the socket open until the client is done.
+            let _ = read_request(&mut s, &mut buf).await;
+        });
+        let mut c = config(WAIT);
+        c.protocol_version = None;
+        let client = tokio::time::timeout(WAIT, Client::connect(addr, &c))
+            .await
+            .expect("in time")
+            .expect("connects");
+        assert_eq!(client.protocol_version(), 4);
+        let reply = client.query_simple("SELECT 1").await.expect("query");
+        assert!(matches!(reply.result, ResultBody::Void));
+        drop(client);
+        tokio::time::timeout(WAIT, node)
+            .await
+            .expect("node ends")
+            .expect("node ok");
+    }
+
+    #[tokio::test]
+    async fn an_explicit_version_is_not_stepped_down() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let (frame, _) = read_request(&mut s, &mut buf).await.expect("startup");
+            let msg =
+                "Invalid or unsupported protocol version (5); supported versions are (3/v3, 4/v4)";
+            answer(
+                &mut s,
+                4,
+                frame.header.stream,
+                Response::Error(ErrorBody::new(ErrorKind::Protocol, msg)),
+            )
+            .await;
+        });
+        let mut c = config(WAIT);
+        c.protocol_version = Some(5);
+        let err = Client::connect(addr, &c).await.err().expect("refused");
+        assert!(err.is_unsupported_version(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_late_answer_never_reaches_the_next_request() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let node = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let (frame, _) = read_request(&mut s, &mut buf).await.expect("startup");
+            answer(
+                &mut s,
+                frame.header.version,
+                frame.header.stream,
+                Response::Ready,
+            )
+            .await;
+            let v = frame.header.version;
+            // The first query is held until the second arrives; then both are answered,
+            // the first (late) one first.
+            let (first, _) = read_request(&mut s, &mut buf).await.expect("first");
+            let (second, _) = read_request(&mut s, &mut buf).await.expect("second");
+            assert_ne!(
+                first.header.stream, second.header.stream,
+                "the timed-out id stays reserved"
+            );
+            answer(
+                &mut s,
+                v,
+                first.header.stream,
+                Response::Result(ResultBody::SetKeyspace("late".into())),
+            )
+            .await;
+            answer(
+                &mut s,
+                v,
+                second.header.stream,
+                Response::Result(ResultBody::Void),
+            )
+            .await;
+            // Then the connection dies.
+            let _ = read_request(&mut s, &mut buf).await;
+        });
+        let client = Client::connect(addr, &config(Duration::from_millis(200)))
+            .await
+            .expect("connects");
+        let err = client
+            .query_simple("SELECT 1")
+            .await
+            .expect_err("times out");
+        assert!(matches!(err, ClientError::RequestTimeout(_)), "{err}");
+        let c2 = client.clone();
+        let reply = tokio::time::timeout(WAIT, c2.query_simple("SELECT 2"))
+            .await
+            .expect("in time")
+            .expect("answered");
+        assert!(
+            matches!(reply.result, ResultBody::Void),
+            "{:?}",
+            reply.result
+        );
+        drop((client, c2));
+        tokio::time::timeout(WAIT, node)
+            .await
+            .expect("node ends")
+            .expect("node ok");
+    }
+
+    #[tokio::test]
+    async fn requests_fail_when_the_connection_dies() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let (frame, _) = read_request(&mut s, &mut buf).await.expect("startup");
+            answer(
+                &mut s,
+                frame.header.version,
+                frame.header.stream,
+                Response::Ready,
+            )
+            .await;
+            let _ = read_request(&mut s, &mut buf).await.expect("query");
+            // Close without answering.
+        });
+        let client = Client::connect(addr, &config(WAIT))
+            .await
+            .expect("connects");
+        let err = tokio::time::timeout(WAIT, client.query_simple("SELECT 1"))
+            .await
+            .expect("in time")
+            .expect_err("fails");
+        assert!(matches!(err, ClientError::Closed(_)), "{err}");
+        assert!(client.closed().is_some());
+        let err = client
+            .query_simple("SELECT 2")
+            .await
+            .expect_err("fails at once");
+        assert!(matches!(err, ClientError::Closed(_)), "{err}");
+    }
+}
