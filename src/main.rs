@@ -1,8 +1,8 @@
 //! `sibyl`: one binary for the node and its tools.
 //!
 //! Subcommands: `server` (a node serving the CQL native protocol until
-//! interrupted), `sstable dump` (an sstable as JSON) and `cluster` (a local test
-//! cluster, like ccm). Each further tool (`nodetool`, `cqlsh`, `stress`) is one
+//! interrupted), `sstable dump` (an sstable as JSON), `cluster` (a local test
+//! cluster, like ccm), `cqlsh` (the CQL shell). Each further tool (`nodetool`, `stress`) is one
 //! variant of [`Command`] whose arguments and `run` live in its own module under
 //! `sibyl::tools`.
 //!
@@ -40,6 +40,8 @@ enum Command {
     /// schema, then serves the CQL native protocol (v3-v5) until SIGINT or SIGTERM,
     /// when it answers the requests in flight, flushes memtables and exits 0.
     Server(ServerArgs),
+    /// The CQL shell (like Cassandra's cqlsh; see docs/cqlsh.md).
+    Cqlsh(sibyl::tools::cqlsh::CqlshArgs),
     /// SSTable tools.
     Sstable {
         #[command(subcommand)]
@@ -156,6 +158,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Server(args) => server(args),
+        Command::Cqlsh(args) => return sibyl::tools::cqlsh::run(args),
         Command::Sstable {
             command: SstableCommand::Dump { file },
         } => {

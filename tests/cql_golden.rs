@@ -18,6 +18,7 @@ use sibyl::clock::{Clock, ManualClock};
 use sibyl::error::CqlError;
 use sibyl::query::{QueryOptions, QueryProcessor, ResultMessage, Rows, Session};
 use sibyl::schema::SchemaManager;
+use sibyl::tools::cqlsh::table::{self, Cell};
 use sibyl_cql::types::{deserialize, format_cqlsh};
 use sibyl_storage::{Storage, StorageConfig};
 
@@ -227,50 +228,11 @@ fn is_open_batch(text: &str) -> bool {
 // Output formatting (cqlsh's)
 // ---------------------------------------------------------------------------
 
-/// The exception class name and summary cqlsh (the Python driver) shows per code.
-fn error_class(code: u32) -> (&'static str, &'static str) {
-    match code {
-        0x0000 => ("ServerError", "Server error"),
-        0x000A => ("ProtocolError", "Protocol error"),
-        0x0100 => ("AuthenticationFailed", "Bad credentials"),
-        0x1000 => ("Unavailable", "Unavailable exception"),
-        0x1001 => ("OverloadedErrorMessage", "Coordinator node overloaded"),
-        0x1002 => (
-            "IsBootstrappingErrorMessage",
-            "Coordinator node is bootstrapping",
-        ),
-        0x1003 => ("TruncateError", "Error during truncate"),
-        0x1100 => (
-            "WriteTimeout",
-            "Coordinator node timed out waiting for replica nodes' responses",
-        ),
-        0x1200 => (
-            "ReadTimeout",
-            "Coordinator node timed out waiting for replica nodes' responses",
-        ),
-        0x1300 => ("ReadFailure", "Replica(s) failed to execute read"),
-        0x1400 => ("FunctionFailure", "User Defined Function failure"),
-        0x1500 => ("WriteFailure", "Replica(s) failed to execute write"),
-        0x2000 => ("SyntaxException", "Syntax error in CQL query"),
-        0x2100 => ("Unauthorized", "Unauthorized"),
-        0x2200 => ("InvalidRequest", "Invalid query"),
-        0x2300 => (
-            "ConfigurationException",
-            "Query invalid because of configuration issue",
-        ),
-        0x2400 => ("AlreadyExists", "Already exists"),
-        0x2500 => (
-            "PreparedQueryNotFound",
-            "Matching prepared statement not found on this node",
-        ),
-        _ => ("ErrorMessage", "Unknown error"),
-    }
-}
-
 fn format_error(e: &CqlError) -> String {
-    let code = e.code();
-    let (class, summary) = error_class(code);
-    format!("{class}: Error from server: code={code:04x} [{summary}] message=\"{e}\"\n")
+    format!(
+        "{}\n",
+        table::format_server_error(e.code() as i32, &e.to_string())
+    )
 }
 
 /// One cell as cqlsh prints it: `null` for null, the decode error if undecodable.
@@ -292,40 +254,38 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// cqlsh's `print_formatted_result`: headers left-justified (the header line
-/// right-trimmed), values right-justified, `-+-` separators. `pages` holds the rows
-/// of each page; a `--- page break ---` line separates pages. Ends with the blank
-/// line cqlsh prints after the rows.
+/// cqlsh's `print_formatted_result` (`sibyl::tools::cqlsh::table`, which `sibyl
+/// cqlsh` prints with): headers left-justified (the header line right-trimmed),
+/// values right-justified, `-+-` separators. `pages` holds the rows of each page;
+/// unlike cqlsh, which lays out each page on its own, one set of widths covers all
+/// pages and a `--- page break ---` line separates them. Ends with the blank line
+/// cqlsh prints after the rows.
 fn format_table(
     columns: &[sibyl::query::ColumnSpec],
     pages: &[Vec<Vec<String>>],
     out: &mut String,
 ) {
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.name.chars().count()).collect();
-    for row in pages.iter().flatten() {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let header: Vec<String> = columns
+    let header: Vec<Cell> = columns
         .iter()
-        .zip(&widths)
-        .map(|(c, &w)| format!("{:<w$}", c.name))
+        .map(|c| Cell::plain(c.name.clone()))
         .collect();
-    let _ = writeln!(out, " {}", header.join(" | ").trim_end());
-    let dashes: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
-    let _ = writeln!(out, "-{}-", dashes.join("-+-"));
+    let pages: Vec<Vec<Vec<Cell>>> = pages
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|r| r.iter().map(|c| Cell::plain(c.clone())).collect())
+                .collect()
+        })
+        .collect();
+    let widths = table::column_widths(&header, pages.iter().flatten().map(Vec::as_slice));
+    let _ = writeln!(out, "{}", table::header_line(&header, &widths, false));
+    let _ = writeln!(out, "{}", table::rule_line(&widths));
     for (p, page) in pages.iter().enumerate() {
         if p > 0 {
             out.push_str("--- page break ---\n");
         }
         for row in page {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, &w)| format!("{cell:>w$}"))
-                .collect();
-            let _ = writeln!(out, " {}", cells.join(" | "));
+            let _ = writeln!(out, "{}", table::row_line(row, &widths, false));
         }
     }
     out.push('\n');

@@ -1,12 +1,14 @@
 //! The operator tools that `sibyl` runs as subcommands besides `server`: each
 //! module holds one subcommand's clap arguments and its `run` function, so
-//! `main.rs` only lists them. So far: [`cluster`] (a local test cluster, like ccm).
+//! `main.rs` only lists them. So far: [`cluster`] (a local test cluster, like ccm) and [`cqlsh`]
+//! (the CQL shell, after Cassandra's Python `cqlsh`; `docs/cqlsh.md`).
 //!
 //! Tools report failure as a [`ToolError`], which decides the exit code the same
 //! way for every subcommand: 2 for a usage error (the command line or a
 //! configuration the tool cannot act on), 1 for a failure while running.
 
 pub mod cluster;
+pub mod cqlsh;
 
 use std::fmt;
 
