@@ -11,4 +11,5 @@ pub mod locator;
 pub mod node;
 pub mod query;
 pub mod schema;
+pub mod tools;
 pub mod transport;

@@ -33,6 +33,8 @@ enum Command {
     /// schema, then serves the CQL native protocol (v3-v5) until SIGINT or SIGTERM,
     /// when it answers the requests in flight, flushes memtables and exits 0.
     Server(ServerArgs),
+    /// Load a node and measure it (like cassandra-stress and YCSB).
+    Stress(sibyl::tools::stress::StressArgs),
     /// SSTable tools.
     Sstable {
         #[command(subcommand)]
@@ -70,6 +72,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => server(args),
+        Command::Stress(args) => sibyl::tools::stress::run(args)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         Command::Sstable {
             command: SstableCommand::Dump { file },
         } => {
