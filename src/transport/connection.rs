@@ -354,7 +354,8 @@ impl Connection {
     }
 }
 
-/// Runs a request on the blocking pool, within the node-wide execution limit.
+/// Runs a request within the node-wide execution limit: on this async worker if it
+/// is quick ([`handler::is_quick`]), else on the blocking pool.
 async fn execute(
     shared: Arc<Shared>,
     request: Request,
@@ -364,6 +365,15 @@ async fn execute(
     let Ok(_running) = shared.executing.acquire().await else {
         return server_error("the node is shutting down");
     };
+    if handler::is_quick(&shared, &request) {
+        let run =
+            std::panic::AssertUnwindSafe(|| handler::handle(&shared, request, version, &session));
+        // As on the blocking pool: a panic is a bug, answered with a Server error.
+        return std::panic::catch_unwind(run).unwrap_or_else(|_| {
+            tracing::error!("request execution panicked");
+            server_error("internal error while executing the request")
+        });
+    }
     let s = shared.clone();
     match tokio::task::spawn_blocking(move || handler::handle(&s, request, version, &session)).await
     {
