@@ -11,14 +11,14 @@
 //!
 //! **Per connection** ([`connection`]): a reader task decodes frames and answers
 //! OPTIONS, STARTUP and REGISTER itself; QUERY, PREPARE, EXECUTE and BATCH run
-//! concurrently, each in its own task, answered as soon as it finishes, matched by
-//! stream id. Storage is synchronous, so requests run on the blocking thread pool,
-//! except *quick* ones ([`handler::is_quick`]: a prepared single-partition read or
-//! non-LWT write when the commitlog never makes a write wait), which run on the
-//! async worker itself: handing a 5 µs request to another thread and back cost
-//! 2.5× its CPU (futex wake-ups and context switches; docs/performance.md, "Against
-//! redis"). A writer task owns the socket's write half, coalescing queued frames
-//! (into v5 segments after READY).
+//! concurrently, each in its own task on the blocking thread pool (storage is
+//! synchronous), answered as soon as it finishes, matched by stream id; except
+//! *quick* ones ([`handler::is_quick`]: a prepared single-partition read or non-LWT
+//! write when the commitlog never makes a write wait), which the reader runs in
+//! place: the task and the hand-off to another thread and back cost 3-4× the
+//! request's own CPU (futex wake-ups and context switches; docs/performance.md,
+//! "Against redis (stress)"). A writer task owns the socket's write half,
+//! coalescing queued frames (into v5 segments after READY).
 //!
 //! **Limits** (each a named constant with its reason): connections
 //! ([`crate::config::DEFAULT_NATIVE_MAX_CONNECTIONS`]), requests in flight per
