@@ -42,6 +42,8 @@ enum Command {
     Server(ServerArgs),
     /// The CQL shell (like Cassandra's cqlsh; see docs/cqlsh.md).
     Cqlsh(sibyl::tools::cqlsh::CqlshArgs),
+    /// Load a node and measure it (like cassandra-stress and YCSB).
+    Stress(sibyl::tools::stress::StressArgs),
     /// SSTable tools.
     Sstable {
         #[command(subcommand)]
@@ -159,6 +161,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => server(args),
         Command::Cqlsh(args) => return sibyl::tools::cqlsh::run(args),
+        Command::Stress(args) => sibyl::tools::stress::run(args)
+            .map(|_| ())
+            .map_err(|e| match e {
+                sibyl::tools::stress::StressError::Usage(m) => ToolError::Usage(m),
+                other => ToolError::Runtime(other.to_string()),
+            }),
         Command::Sstable {
             command: SstableCommand::Dump { file },
         } => {

@@ -1,7 +1,8 @@
 //! The operator tools that `sibyl` runs as subcommands besides `server`: each
 //! module holds one subcommand's clap arguments and its `run` function, so
-//! `main.rs` only lists them. So far: [`cluster`] (a local test cluster, like ccm) and [`cqlsh`]
-//! (the CQL shell, after Cassandra's Python `cqlsh`; `docs/cqlsh.md`).
+//! `main.rs` only lists them. So far: [`cluster`] (a local test cluster, like ccm) , [`cqlsh`]
+//! (the CQL shell, after Cassandra's Python `cqlsh`; `docs/cqlsh.md`) and [`stress`]
+//! (load and measure a node, like cassandra-stress and YCSB).
 //!
 //! Tools report failure as a [`ToolError`], which decides the exit code the same
 //! way for every subcommand: 2 for a usage error (the command line or a
@@ -9,6 +10,7 @@
 
 pub mod cluster;
 pub mod cqlsh;
+pub mod stress;
 
 use std::fmt;
 

@@ -3,10 +3,13 @@
 //! The reader decodes frames from its receive buffer: plain frames until READY,
 //! and for protocol v5, segments after READY ([`SegmentDecoder`]). OPTIONS,
 //! STARTUP and REGISTER are answered in place, so the READY that switches v5
-//! framing is queued before anything framed differently. Other requests take a
-//! permit of the connection's in-flight [`Semaphore`] (waiting for one stops the
-//! reading: backpressure) and run in their own task; responses carry the request's
-//! stream id and are written in completion order.
+//! framing is queued before anything framed differently. So are quick requests
+//! ([`handler::is_quick`]: a prepared point read or plain write, a few
+//! microseconds), because spawning a task and handing it to the blocking pool cost
+//! several times the request itself. Other requests take a permit of the
+//! connection's in-flight [`Semaphore`] (waiting for one stops the reading:
+//! backpressure) and run in their own task on the blocking pool; responses carry
+//! the request's stream id and are written in completion order.
 //!
 //! The writer owns the write half. It takes whole encoded frames from a bounded
 //! channel, coalescing what is queued into one write (one segment when possible in
@@ -333,6 +336,14 @@ impl Connection {
                     ));
                     return tx.send(reply(r, st.compression)).await.is_ok();
                 }
+                if handler::is_quick(&self.shared, &request) {
+                    // Run in place: a task of its own would cost more than the request.
+                    let (response, warnings) =
+                        execute_quick(&self.shared, request, version, &st.session);
+                    let bytes =
+                        encode_frame_warned(version, stream, response, warnings, st.compression);
+                    return tx.send(Out::Frame(bytes)).await.is_ok();
+                }
                 // Waiting here stops this connection's reading: backpressure.
                 let Ok(permit) = st.in_flight.clone().acquire_owned().await else {
                     return false;
@@ -379,6 +390,26 @@ async fn execute(
             )
         }
     }
+}
+
+/// Runs a quick request ([`handler::is_quick`]) on the reader's own task. It takes
+/// no execution permit: those bound blocking threads, and at most one quick request
+/// per connection runs at a time, each on an async worker.
+fn execute_quick(
+    shared: &Shared,
+    request: Request,
+    version: u8,
+    session: &Mutex<Session>,
+) -> (Response, Vec<String>) {
+    let run = std::panic::AssertUnwindSafe(|| handler::handle(shared, request, version, session));
+    // As on the blocking pool: a panic is a bug, answered with a Server error.
+    std::panic::catch_unwind(run).unwrap_or_else(|_| {
+        tracing::error!("request execution panicked");
+        (
+            server_error("internal error while executing the request"),
+            Vec::new(),
+        )
+    })
 }
 
 fn server_error(msg: &str) -> Response {

@@ -1,5 +1,6 @@
 //! QUERY, PREPARE, EXECUTE and BATCH: protocol messages to [`QueryProcessor`] calls
-//! and back. Synchronous (it runs on the blocking pool); no I/O of its own.
+//! and back. Synchronous (it runs on the blocking pool, or on the async worker for
+//! [`is_quick`] requests); no I/O of its own.
 //!
 //! Errors become ERROR bodies with the fields the protocol defines for their code
 //! (AlreadyExists carries keyspace and table, Unprepared the id). A DDL result also
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 
 use md5::{Digest, Md5};
 use sibyl_cql::parser::BatchKind;
-use sibyl_cql::parser::Statement;
+use sibyl_cql::parser::{Operator, Relation, Statement};
 use sibyl_cql::protocol::{
     self as p, BatchQuery, BatchType, Consistency, ErrorBody, ErrorKind, Event, Failures,
     PreparedMetadata, QueryParameters, QueryValues, Request, Response, ResultBody, ResultMetadata,
@@ -21,10 +22,63 @@ use crate::query::{
     BatchItem, ColumnSpec, Prepared, QueryOptions, ResultMessage, SchemaChange, SchemaChangeTarget,
     SchemaChangeType, Session,
 };
+use crate::schema::model::ColumnKind;
 use crate::transport::Shared;
 
 /// Protocol v5: the first version with result metadata ids and failure reason maps.
 const V5: u8 = 5;
+
+/// Rows a quick SELECT of a table with clustering columns may ask for per page:
+/// a page this small is read in tens of microseconds, well under what would make
+/// other tasks of the async worker wait noticeably.
+pub const QUICK_PAGE_ROWS_MAX: i32 = 100;
+
+/// Whether `request` is cheap and never waits, so it may run on the async worker
+/// that read it instead of the blocking pool: an EXECUTE of a prepared INSERT,
+/// UPDATE or DELETE without IF (no partition lock, and the commitlog does not make
+/// writes wait: [`Shared::writes_never_wait`]), or of a SELECT restricting every
+/// partition key column with `=` that reads at most one row per partition or a
+/// page of at most [`QUICK_PAGE_ROWS_MAX`] rows. Anything else (text queries,
+/// DDL, batches, LWT, scans, unprepared ids) keeps the blocking pool.
+pub fn is_quick(shared: &Shared, request: &Request) -> bool {
+    if !shared.writes_never_wait {
+        return false;
+    }
+    let Request::Execute(ex) = request else {
+        return false;
+    };
+    let Some(prepared) = shared.prepared.get(&ex.id) else {
+        return false;
+    };
+    match &prepared.statement {
+        Statement::Insert(i) => !i.if_not_exists,
+        Statement::Update(u) => u.if_clause.is_none(),
+        Statement::Delete(d) => d.if_clause.is_none(),
+        Statement::Select(s) => {
+            let Ok(table) = shared
+                .processor
+                .table(&s.table, prepared.keyspace.as_deref())
+            else {
+                return false;
+            };
+            let key_restricted = table.partition_key().all(|k| {
+                s.where_clause.iter().any(|r| {
+                    matches!(r, Relation::Column { column, op: Operator::Eq, .. } if *column == k.name)
+                })
+            });
+            let one_row = !table
+                .columns
+                .iter()
+                .any(|c| c.kind == ColumnKind::Clustering);
+            let small_page = ex
+                .params
+                .page_size
+                .is_some_and(|n| (1..=QUICK_PAGE_ROWS_MAX).contains(&n));
+            key_restricted && !s.distinct && (one_row || small_page)
+        }
+        _ => false,
+    }
+}
 
 /// Executes one request; never fails (errors are ERROR responses).
 pub fn handle(
@@ -385,4 +439,86 @@ pub fn error_body(e: &CqlError, version: u8, consistency: Consistency) -> ErrorB
         CqlError::Truncate(_) => ErrorKind::TruncateError,
     };
     ErrorBody::new(kind, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Which requests take the quick path: a node's processor, a cache of prepared
+    //! statements, and the classification of EXECUTEs of each kind.
+    use super::*;
+    use crate::config::NodeConfig;
+    use crate::node::Node;
+    use crate::transport::prepared::PreparedCache;
+    use sibyl_cql::protocol::Execute;
+    use tokio::sync::{broadcast, Semaphore};
+
+    fn execute(id: [u8; 16], page_size: Option<i32>) -> Request {
+        let mut params = QueryParameters::new(Consistency::One);
+        params.page_size = page_size;
+        Request::Execute(Execute {
+            id: id.to_vec(),
+            result_metadata_id: None,
+            params,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_cheap_prepared_statements_are_quick() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut config = NodeConfig::with_data_dir(dir.path());
+        config.native_transport_port = 0;
+        let node = Node::start(config).await.expect("node");
+        let qp = node.processor().clone();
+        let mut session = Session::default();
+        for ddl in [
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "CREATE TABLE ks.kv (k blob PRIMARY KEY, v blob)",
+            "CREATE TABLE ks.wide (k int, c int, v int, PRIMARY KEY (k, c))",
+        ] {
+            qp.execute_text(ddl, &QueryOptions::default(), &mut session)
+                .expect("ddl");
+        }
+        let (events, _) = broadcast::channel(1);
+        let mut shared = Shared {
+            processor: qp.clone(),
+            prepared: PreparedCache::default(),
+            events,
+            executing: Semaphore::new(1),
+            writes_never_wait: true,
+            max_frame_size_bytes: 1 << 20,
+        };
+        let id = |q: &str| {
+            let p = qp.prepare(q, Some("ks")).expect(q);
+            shared.prepared.insert(p.clone());
+            p.id
+        };
+        let insert = id("INSERT INTO kv (k, v) VALUES (?, ?)");
+        let lwt = id("INSERT INTO kv (k, v) VALUES (?, ?) IF NOT EXISTS");
+        let update_if = id("UPDATE kv SET v = ? WHERE k = ? IF v = ?");
+        let delete = id("DELETE FROM kv WHERE k = ?");
+        let point = id("SELECT v FROM kv WHERE k = ?");
+        let scan = id("SELECT v FROM kv");
+        let partition = id("SELECT v FROM wide WHERE k = ?");
+        let checks = [
+            (insert, None, true),
+            (lwt, None, false),
+            (update_if, None, false),
+            (delete, None, true),
+            (point, None, true),
+            (scan, Some(10), false),
+            (partition, None, false),
+            (partition, Some(5000), false),
+            (partition, Some(QUICK_PAGE_ROWS_MAX), true),
+        ];
+        for (i, (stmt, page, quick)) in checks.into_iter().enumerate() {
+            assert_eq!(is_quick(&shared, &execute(stmt, page)), quick, "case {i}");
+        }
+        assert!(!is_quick(&shared, &execute([0; 16], None)), "unknown id");
+        shared.writes_never_wait = false;
+        assert!(
+            !is_quick(&shared, &execute(insert, None)),
+            "group/batch commitlog: writes wait for a sync"
+        );
+        node.shutdown().await.expect("shutdown");
+    }
 }

@@ -11,9 +11,14 @@
 //!
 //! **Per connection** ([`connection`]): a reader task decodes frames and answers
 //! OPTIONS, STARTUP and REGISTER itself; QUERY, PREPARE, EXECUTE and BATCH run
-//! concurrently on the blocking thread pool (storage is synchronous), each answered
-//! as soon as it finishes, matched by stream id. A writer task owns the socket's
-//! write half, coalescing queued frames (into v5 segments after READY).
+//! concurrently, each in its own task on the blocking thread pool (storage is
+//! synchronous), answered as soon as it finishes, matched by stream id; except
+//! *quick* ones ([`handler::is_quick`]: a prepared single-partition read or non-LWT
+//! write when the commitlog never makes a write wait), which the reader runs in
+//! place: the task and the hand-off to another thread and back cost 3-4× the
+//! request's own CPU (futex wake-ups and context switches; docs/performance.md,
+//! "Against redis (stress)"). A writer task owns the socket's write half,
+//! coalescing queued frames (into v5 segments after READY).
 //!
 //! **Limits** (each a named constant with its reason): connections
 //! ([`crate::config::DEFAULT_NATIVE_MAX_CONNECTIONS`]), requests in flight per
@@ -41,6 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sibyl_cql::protocol::Event;
+use sibyl_storage::commitlog::SyncMode;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch, Semaphore};
 use tokio::task::JoinSet;
@@ -86,6 +92,9 @@ pub struct Shared {
     pub events: broadcast::Sender<Event>,
     /// Permits for requests executing at once ([`MAX_CONCURRENT_REQUESTS`]).
     pub executing: Semaphore,
+    /// Writes never wait for the commitlog (`commitlog_sync: periodic`), so quick
+    /// requests may run on the async workers ([`handler::is_quick`]).
+    pub writes_never_wait: bool,
     pub max_frame_size_bytes: u32,
 }
 
@@ -106,8 +115,13 @@ impl Server {
         let listener = TcpListener::bind(config.addr).await?;
         let local_addr = listener.local_addr()?;
         let (events, _) = broadcast::channel(EVENT_QUEUE_LEN);
+        let writes_never_wait = matches!(
+            processor.storage.config().commitlog_sync,
+            SyncMode::Periodic { .. }
+        );
         let shared = Arc::new(Shared {
             processor,
+            writes_never_wait,
             prepared: PreparedCache::default(),
             events,
             executing: Semaphore::new(MAX_CONCURRENT_REQUESTS),
