@@ -18,17 +18,21 @@
 //! 'TABL'`, see [`ParseError`]).
 //!
 //! **How.** [`lexer`] produces positioned tokens (identifiers normalised,
-//! comments dropped); a hand-written recursive-descent parser (`cursor`,
+//! comments dropped), each token kind recognised by a small nom parser; a
+//! hand-written recursive-descent parser over those tokens (`cursor`,
 //! `expressions`, `statements`) follows Cassandra's `Parser.g` grammar
 //! (apache/cassandra `src/antlr/`) and the CQL reference pages (`dml.adoc`,
 //! `ddl.adoc`, `types.adoc`, `definitions.adoc`). The AST is in [`ast`].
 //! Recursion is bounded by [`MAX_NESTING_DEPTH`]; no input panics.
 //!
-//! **Why not nom.** The project's crate list names nom for parsing, but what users
-//! see of a parser is its errors, and Cassandra's name the offending token and what
-//! was expected at its line and column. A cursor over positioned tokens gives exactly
-//! that; nom's errors would have to be translated back into it. So this parser is
-//! hand-written and the crate does not depend on nom.
+//! **Why nom for tokens only.** nom suits the lexer: token rules are small,
+//! independent recognisers combined in priority order, and a lexical error is
+//! just "this character, expecting that". But what users see of a parser is
+//! its errors, and Cassandra's name the offending *token* and what was
+//! expected at its line and column (`mismatched input 'x' expecting K_FROM`).
+//! A cursor over positioned tokens gives exactly that; nom's errors over the
+//! statement grammar would have to be translated back into it. So statements
+//! are parsed by hand from the token cursor.
 //!
 //! **What not.** No I/O, no schema lookups, no type checking and no value
 //! decoding: `'2024-01-01'` stays a string constant until the types layer
