@@ -129,6 +129,16 @@ pub fn plan(stmt: &Statement, table: &Arc<TableMetadata>) -> Option<FastPlan> {
     }
 }
 
+/// The bind marker of every column of `kind`, in column order; `None` if one has none.
+fn markers_of(t: &TableMetadata, by_col: &[Option<usize>], kind: ColumnKind) -> Option<Vec<usize>> {
+    t.columns
+        .iter()
+        .zip(by_col)
+        .filter(|(c, _)| c.kind == kind)
+        .map(|(_, m)| *m)
+        .collect()
+}
+
 fn plan_insert(s: &InsertStatement, t: &Arc<TableMetadata>) -> Option<FastPlan> {
     if s.if_not_exists || s.using.ttl.is_some() || s.using.timestamp.is_some() {
         return None;
@@ -147,16 +157,8 @@ fn plan_insert(s: &InsertStatement, t: &Arc<TableMetadata>) -> Option<FastPlan> 
         }
         by_col[i] = Some(marker(term)?);
     }
-    let keyed = |kind: ColumnKind| -> Option<Vec<usize>> {
-        t.columns
-            .iter()
-            .zip(&by_col)
-            .filter(|(c, _)| c.kind == kind)
-            .map(|(_, m)| *m)
-            .collect()
-    };
-    let pk = keyed(ColumnKind::PartitionKey)?;
-    let ck = keyed(ColumnKind::Clustering)?;
+    let pk = markers_of(t, &by_col, ColumnKind::PartitionKey)?;
+    let ck = markers_of(t, &by_col, ColumnKind::Clustering)?;
     let cells = t
         .columns
         .iter()
@@ -205,16 +207,8 @@ fn plan_select(s: &SelectStatement, t: &Arc<TableMetadata>) -> Option<FastPlan> 
         }
         by_col[i] = Some(marker(value)?);
     }
-    let keyed = |kind: ColumnKind| -> Option<Vec<usize>> {
-        t.columns
-            .iter()
-            .zip(&by_col)
-            .filter(|(c, _)| c.kind == kind)
-            .map(|(_, m)| *m)
-            .collect()
-    };
-    let pk = keyed(ColumnKind::PartitionKey)?;
-    let ck = keyed(ColumnKind::Clustering)?;
+    let pk = markers_of(t, &by_col, ColumnKind::PartitionKey)?;
+    let ck = markers_of(t, &by_col, ColumnKind::Clustering)?;
     let output_of = |i: usize| match t.columns[i].kind {
         ColumnKind::PartitionKey | ColumnKind::Clustering => by_col[i].map(Output::Bound),
         _ => Some(Output::Cell(i)),

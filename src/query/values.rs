@@ -121,8 +121,8 @@ fn eval_at(
             _ => Err(bad("set")),
         },
         Term::List(items) => match ty.unfrozen() {
-            CqlType::List(e) => Ok(Val::Value(CqlValue::List(elements_of(
-                "list", items, e, receiver, v, d,
+            CqlType::List(e) => Ok(Val::Value(CqlValue::List(elements(
+                Some("list"), items, e, receiver, v, d,
             )?))),
             CqlType::Vector(e, n) => {
                 if items.len() != *n {
@@ -132,14 +132,14 @@ fn eval_at(
                     )));
                 }
                 Ok(Val::Value(CqlValue::Vector(elements(
-                    items, e, receiver, v, d,
+                    None, items, e, receiver, v, d,
                 )?)))
             }
             _ => Err(bad("list")),
         },
         Term::Set(items) => match ty.unfrozen() {
             CqlType::Set(e) => {
-                let mut out = elements_of("set", items, e, receiver, v, d)?;
+                let mut out = elements(Some("set"), items, e, receiver, v, d)?;
                 out.sort_by(|a, b| compare(a, b, e));
                 out.dedup_by(|a, b| compare(a, b, e) == Ordering::Equal);
                 Ok(Val::Value(CqlValue::Set(out)))
@@ -252,27 +252,21 @@ fn check_assignable(
     Ok(())
 }
 
-fn elements_of(
-    literal: &str,
-    items: &[Term],
-    ty: &CqlType,
-    receiver: &str,
-    v: &Values<'_>,
-    depth: usize,
-) -> CqlResult<Vec<CqlValue>> {
-    for item in items {
-        check_assignable(literal, "value", item, ty, receiver)?;
-    }
-    elements(items, ty, receiver, v, depth)
-}
-
+/// The elements of a collection literal; `literal` names it ("list", "set") for
+/// Cassandra's element check (vectors have none).
 fn elements(
+    literal: Option<&str>,
     items: &[Term],
     ty: &CqlType,
     receiver: &str,
     v: &Values<'_>,
     depth: usize,
 ) -> CqlResult<Vec<CqlValue>> {
+    if let Some(literal) = literal {
+        for item in items {
+            check_assignable(literal, "value", item, ty, receiver)?;
+        }
+    }
     items
         .iter()
         .map(|t| element(t, ty, receiver, v, depth))
