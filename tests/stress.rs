@@ -226,6 +226,8 @@ fn stress_writes_what_it_reports_and_plots() {
     let ops = count(&r, "ops");
     assert!((700..=1000).contains(&ops), "≈500 ops/s for 2 s, got {ops}");
     assert_eq!(r["settings"]["rate_ops_per_s"].as_f64(), Some(500.0));
+    assert!(count(&r, "late_ops") <= ops, "late sends are counted");
+    assert!(r["schedule_lag"]["p99_us"].is_u64(), "{r}");
     let svg_text = std::fs::read_to_string(&svg).expect("svg written");
     assert!(svg_text.contains("<svg") && svg_text.contains("ops/s"));
 
