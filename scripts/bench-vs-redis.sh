@@ -12,6 +12,8 @@
 #    INSERT of a 100-byte value, CL ONE, 50 connections, CONCURRENCY requests in
 #    flight), then `read` of the written keys, each DURATION_S; then each again at a
 #    fixed --rate of half its measured peak, for the p99 at half load.
+# Also measures each server's CPU time per operation (from /proc/PID/stat), which
+# a busy machine disturbs far less than throughput.
 # Prints the ratios (sibyl/redis) and writes everything (redis CSV, the stress
 # JSON reports and plots, results.txt) to RESULTS. Stops only the processes it
 # started, by their pids.
@@ -86,6 +88,12 @@ trap cleanup EXIT
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_s PID: user + system CPU seconds the process has used.
+cpu_s() { awk -v hz="$CLK_TCK" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+# us_per_op CPU0 CPU1 OPS
+us_per_op() { python3 -c "print('%.1f' % (($2 - $1) * 1e6 / max(1, $3)))"; }
+
 # json FILE EXPR: a field of a stress report (EXPR in Python, the report is `r`).
 json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
@@ -101,20 +109,22 @@ for _ in $(seq $((STARTUP_TIMEOUT_S * 10))); do
 done
 say "redis-server $(redis-server --version | awk '{print $3}') pid $REDIS_PID on $HOST:$RPORT"
 
-# redis_run TEST: prints "rps p50_ms p99_ms" of redis-benchmark -t TEST for ~DURATION_S.
+# redis_run TEST: prints "rps p50_ms p99_ms server_cpu_us_per_op" of redis-benchmark -t TEST for ~DURATION_S.
 redis_run() {
   local t=$1 rps n
   rps=$(redis-benchmark -h "$HOST" -p "$RPORT" -t "$t" -c "$CLIENTS" -d "$VALUE_BYTES" \
         -r "$KEYS" -n "$CALIBRATION_REQUESTS" --csv | awk -F'"' 'NR==2 {print $4}')
   n=$(python3 -c "print(max($CALIBRATION_REQUESTS, int(float('$rps') * $DURATION_S)))")
+  local c0 c1; c0=$(cpu_s "$REDIS_PID")
   redis-benchmark -h "$HOST" -p "$RPORT" -t "$t" -c "$CLIENTS" -d "$VALUE_BYTES" \
     -r "$KEYS" -n "$n" --csv >"$RESULTS/redis-$t.csv"
-  awk -F'"' 'NR==2 {print $4, $10, $14}' "$RESULTS/redis-$t.csv"
+  c1=$(cpu_s "$REDIS_PID")
+  echo "$(awk -F'"' 'NR==2 {print $4, $10, $14}' "$RESULTS/redis-$t.csv") $(us_per_op "$c0" "$c1" "$n")"
 }
-read -r REDIS_SET REDIS_SET_P50 REDIS_SET_P99 < <(redis_run set)
-say "redis SET: $REDIS_SET ops/s (p50 $REDIS_SET_P50 ms, p99 $REDIS_SET_P99 ms)"
-read -r REDIS_GET REDIS_GET_P50 REDIS_GET_P99 < <(redis_run get)
-say "redis GET: $REDIS_GET ops/s (p50 $REDIS_GET_P50 ms, p99 $REDIS_GET_P99 ms)"
+read -r REDIS_SET REDIS_SET_P50 REDIS_SET_P99 REDIS_SET_CPU < <(redis_run set)
+say "redis SET: $REDIS_SET ops/s (p50 $REDIS_SET_P50 ms, p99 $REDIS_SET_P99 ms; server $REDIS_SET_CPU us CPU/op)"
+read -r REDIS_GET REDIS_GET_P50 REDIS_GET_P99 REDIS_GET_CPU < <(redis_run get)
+say "redis GET: $REDIS_GET ops/s (p50 $REDIS_GET_P50 ms, p99 $REDIS_GET_P99 ms; server $REDIS_GET_CPU us CPU/op)"
 stop_pid "$REDIS_PID" redis-server
 REDIS_PID=""
 
@@ -135,35 +145,41 @@ say "sibyl server pid $SIBYL_PID on $HOST:$SPORT"
 # stress NAME WORKLOAD ARGS...: one run, report in $RESULTS/NAME.json, plot NAME.svg.
 stress() {
   local name=$1; shift
+  local c0 c1; c0=$(cpu_s "$SIBYL_PID")
   "$SIBYL" stress "$@" --host "$HOST" --port "$SPORT" --connections "$CLIENTS" \
     --concurrency "$CONCURRENCY" --value-size "$VALUE_BYTES" --consistency ONE \
     --json --plot "$RESULTS/$name.svg" >"$RESULTS/$name.json" 2>"$RESULTS/$name.progress" \
     || { tail -5 "$RESULTS/$name.progress"; die "sibyl stress $name failed"; }
+  c1=$(cpu_s "$SIBYL_PID")
+  us_per_op "$c0" "$c1" "$(json "$RESULTS/$name.json" 'r["ops"]')" >"$RESULTS/$name.cpu"
   local errors; errors=$(json "$RESULTS/$name.json" 'r["errors"]')
   [ "$errors" = 0 ] || say "warning: $name had $errors errors: $(json "$RESULTS/$name.json" 'r["error_samples"]')"
 }
-summary() {  # NAME: "ops/s p50_ms p99_ms"
-  json "$RESULTS/$1.json" '"%.0f %.3f %.3f" % (r["ops_per_s"], r["latency"]["p50_us"]/1e3, r["latency"]["p99_us"]/1e3)'
+summary() {  # NAME: "ops/s p50_ms p99_ms server_cpu_us_per_op"
+  echo "$(json "$RESULTS/$1.json" '"%.0f %.3f %.3f" % (r["ops_per_s"], r["latency"]["p50_us"]/1e3, r["latency"]["p99_us"]/1e3)') $(cat "$RESULTS/$1.cpu")"
 }
 
 stress write write --duration "${DURATION_S}s" --key-count "$KEYS"
-read -r SIBYL_INSERT SIBYL_INSERT_P50 SIBYL_INSERT_P99 < <(summary write)
-say "sibyl INSERT: $SIBYL_INSERT ops/s (p50 $SIBYL_INSERT_P50 ms, p99 $SIBYL_INSERT_P99 ms)"
+read -r SIBYL_INSERT SIBYL_INSERT_P50 SIBYL_INSERT_P99 SIBYL_INSERT_CPU < <(summary write)
+say "sibyl INSERT: $SIBYL_INSERT ops/s (p50 $SIBYL_INSERT_P50 ms, p99 $SIBYL_INSERT_P99 ms; server $SIBYL_INSERT_CPU us CPU/op)"
 # Read only keys that exist: write's keys are sequential from 0.
 WRITTEN=$(json "$RESULTS/write.json" 'r["ops"]')
 READ_KEYS=$(( WRITTEN < KEYS ? WRITTEN : KEYS ))
 stress read read --duration "${DURATION_S}s" --key-count "$READ_KEYS"
-read -r SIBYL_SELECT SIBYL_SELECT_P50 SIBYL_SELECT_P99 < <(summary read)
-say "sibyl SELECT: $SIBYL_SELECT ops/s (p50 $SIBYL_SELECT_P50 ms, p99 $SIBYL_SELECT_P99 ms, misses $(json "$RESULTS/read.json" 'r["misses"]'))"
+read -r SIBYL_SELECT SIBYL_SELECT_P50 SIBYL_SELECT_P99 SIBYL_SELECT_CPU < <(summary read)
+say "sibyl SELECT: $SIBYL_SELECT ops/s (p50 $SIBYL_SELECT_P50 ms, p99 $SIBYL_SELECT_P99 ms, misses $(json "$RESULTS/read.json" 'r["misses"]'); server $SIBYL_SELECT_CPU us CPU/op)"
 
 HALF_INSERT=$(( SIBYL_INSERT / 2 ))
 HALF_SELECT=$(( SIBYL_SELECT / 2 ))
 stress write-half-rate write --duration "${DURATION_S}s" --key-count "$KEYS" --rate "$HALF_INSERT"
-read -r HALF_INSERT_OPS _ HALF_INSERT_P99 < <(summary write-half-rate)
-say "sibyl INSERT at --rate $HALF_INSERT: $HALF_INSERT_OPS ops/s, p99 $HALF_INSERT_P99 ms"
+read -r HALF_INSERT_OPS _ HALF_INSERT_P99 _ < <(summary write-half-rate)
+late() {  # NAME: how many operations the load generator sent behind schedule
+  json "$RESULTS/$1.json" '"%d of %d ops sent late (p99 %.3f ms behind)" % (r["late_ops"], r["ops"], r["schedule_lag"]["p99_us"]/1e3)'
+}
+say "sibyl INSERT at --rate $HALF_INSERT: $HALF_INSERT_OPS ops/s, p99 $HALF_INSERT_P99 ms; $(late write-half-rate)"
 stress read-half-rate read --duration "${DURATION_S}s" --key-count "$READ_KEYS" --rate "$HALF_SELECT"
-read -r HALF_SELECT_OPS _ HALF_SELECT_P99 < <(summary read-half-rate)
-say "sibyl SELECT at --rate $HALF_SELECT: $HALF_SELECT_OPS ops/s, p99 $HALF_SELECT_P99 ms"
+read -r HALF_SELECT_OPS _ HALF_SELECT_P99 _ < <(summary read-half-rate)
+say "sibyl SELECT at --rate $HALF_SELECT: $HALF_SELECT_OPS ops/s, p99 $HALF_SELECT_P99 ms; $(late read-half-rate)"
 
 INSERT_RATIO=$(python3 -c "print('%.2f' % ($SIBYL_INSERT / float('$REDIS_SET')))")
 SELECT_RATIO=$(python3 -c "print('%.2f' % ($SIBYL_SELECT / float('$REDIS_GET')))")
@@ -172,6 +188,10 @@ SELECT_RATIO=$(python3 -c "print('%.2f' % ($SIBYL_SELECT / float('$REDIS_GET')))
   echo "redis_set_ops_s=$REDIS_SET redis_set_p99_ms=$REDIS_SET_P99 redis_get_ops_s=$REDIS_GET redis_get_p99_ms=$REDIS_GET_P99"
   echo "sibyl_insert_ops_s=$SIBYL_INSERT sibyl_insert_p99_ms=$SIBYL_INSERT_P99 sibyl_select_ops_s=$SIBYL_SELECT sibyl_select_p99_ms=$SIBYL_SELECT_P99"
   echo "half_rate_insert_p99_ms=$HALF_INSERT_P99 half_rate_select_p99_ms=$HALF_SELECT_P99"
+  echo "half_rate_insert_late: $(late write-half-rate)"
+  echo "half_rate_select_late: $(late read-half-rate)"
+  echo "server_cpu_us_per_op: redis_set=$REDIS_SET_CPU redis_get=$REDIS_GET_CPU sibyl_insert=$SIBYL_INSERT_CPU sibyl_select=$SIBYL_SELECT_CPU"
+  echo "load_average_at_end=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "insert_vs_redis_set=$INSERT_RATIO select_vs_redis_get=$SELECT_RATIO"
 } | tee "$RESULTS/results.txt"
 say "targets: insert ≥ 1.0 (floor 0.5), select ≥ 0.8, p99 at half peak ≤ 2 ms; files in $RESULTS"

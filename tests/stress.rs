@@ -226,6 +226,8 @@ fn stress_writes_what_it_reports_and_plots() {
     let ops = count(&r, "ops");
     assert!((700..=1000).contains(&ops), "≈500 ops/s for 2 s, got {ops}");
     assert_eq!(r["settings"]["rate_ops_per_s"].as_f64(), Some(500.0));
+    assert!(count(&r, "late_ops") <= ops, "late sends are counted");
+    assert!(r["schedule_lag"]["p99_us"].is_u64(), "{r}");
     let svg_text = std::fs::read_to_string(&svg).expect("svg written");
     assert!(svg_text.contains("<svg") && svg_text.contains("ops/s"));
 
@@ -255,7 +257,8 @@ fn stress_writes_what_it_reports_and_plots() {
     let bytes = std::fs::read(&png).expect("png written");
     assert!(bytes.len() > 1000 && bytes.starts_with(b"\x89PNG"));
 
+    // A bad option is a usage error: exit 2, like every sibyl subcommand.
     let out = stress(&node, &["write", "--ops", "10", "--plot", "x.gif"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(".svg or .png"));
 }

@@ -50,6 +50,8 @@ type PerKind<T> = [T; OpKind::ALL.len()];
 /// Where workers record; shared by all of them and the collector.
 pub struct Recorder {
     shards: Vec<Mutex<PerKind<Histogram<u64>>>>,
+    /// Under `--rate`: how late operations sent after their scheduled time were.
+    lag_shards: Vec<Mutex<Histogram<u64>>>,
     errors: PerKind<AtomicU64>,
     misses: PerKind<AtomicU64>,
     error_samples: Mutex<Vec<String>>,
@@ -66,6 +68,9 @@ impl Recorder {
         Recorder {
             shards: (0..RECORDER_SHARDS)
                 .map(|_| Mutex::new(std::array::from_fn(|_| new_histogram())))
+                .collect(),
+            lag_shards: (0..RECORDER_SHARDS)
+                .map(|_| Mutex::new(new_histogram()))
                 .collect(),
             errors: Default::default(),
             misses: Default::default(),
@@ -84,6 +89,12 @@ impl Recorder {
         }
         let mut shard = lock(&self.shards[worker % RECORDER_SHARDS]);
         shard[kind as usize].saturating_record(us);
+    }
+
+    /// An operation of worker `worker` sent `lag` after its scheduled time.
+    pub fn record_lag(&self, worker: usize, lag: Duration) {
+        let us = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX).max(1);
+        lock(&self.lag_shards[worker % RECORDER_SHARDS]).saturating_record(us);
     }
 
     /// A failed operation: counted, not timed (a timeout would otherwise dominate).
@@ -191,6 +202,9 @@ pub struct Report {
     /// Per kind of operation, only the kinds the workload ran.
     pub by_op: Vec<KindReport>,
     pub error_samples: Vec<String>,
+    /// Under `--rate`: operations sent after their scheduled time, and how late.
+    pub late_ops: u64,
+    pub schedule_lag: Option<Latency>,
     pub intervals: Vec<Interval>,
 }
 
@@ -280,8 +294,15 @@ impl Collector {
                 latency: Latency::of(h),
             });
         }
+        let mut lag = new_histogram();
+        for shard in &recorder.lag_shards {
+            lag.add(&*lock(shard)).expect("same bounds");
+        }
+        let schedule_lag = settings.rate_ops_per_s.map(|_| Latency::of(&lag));
         Report {
             settings,
+            late_ops: lag.len(),
+            schedule_lag,
             duration_s: round_ms(duration),
             ops: all.len(),
             errors,
@@ -367,6 +388,17 @@ pub fn render_text(r: &Report) -> String {
     }
     row("total", r.ops, r.errors, r.misses, r.ops_per_s, &r.latency);
     let _ = writeln!(out, "duration {:.3} s", r.duration_s);
+    if let Some(lag) = &r.schedule_lag {
+        let _ = writeln!(
+            out,
+            "sent late: {} of {} ops (p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms behind schedule)",
+            r.late_ops,
+            r.ops + r.errors,
+            ms(lag.p50_us),
+            ms(lag.p99_us),
+            ms(lag.max_us)
+        );
+    }
     for e in &r.error_samples {
         let _ = writeln!(out, "error: {e}");
     }
