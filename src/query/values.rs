@@ -122,7 +122,12 @@ fn eval_at(
         },
         Term::List(items) => match ty.unfrozen() {
             CqlType::List(e) => Ok(Val::Value(CqlValue::List(elements(
-                Some("list"), items, e, receiver, v, d,
+                Some("list"),
+                items,
+                e,
+                receiver,
+                v,
+                d,
             )?))),
             CqlType::Vector(e, n) => {
                 if items.len() != *n {
