@@ -24,10 +24,7 @@ use sibyl_cql::types::literal::is_assignable;
 use sibyl_cql::types::{deserialize, serialize, CqlType, CqlValue, LiteralKind};
 
 use crate::error::{CqlError, CqlResult};
-use crate::query::values::{random_uuid, timeuuid};
-
-/// Milliseconds between the UUID epoch (1582-10-15) and the Unix epoch, in 100 ns units.
-const UUID_EPOCH_OFFSET_100NS: i64 = 0x01B2_1DD2_1381_4000;
+use crate::query::values::{random_uuid, timeuuid, UUID_EPOCH_OFFSET_100NS};
 
 /// Milliseconds per day (dates are days since the epoch, centred at 2^31).
 const MILLIS_PER_DAY: i64 = 86_400_000;
@@ -252,8 +249,7 @@ impl NativeFunction {
             })?,
             (Body::ToTimestamp, Some(v)) => V::Timestamp(millis_of(&v)?),
             (Body::ToDate, Some(v)) => {
-                let days = millis_of(&v)?.div_euclid(MILLIS_PER_DAY);
-                V::Date((days + DATE_EPOCH).clamp(0, i64::from(u32::MAX)) as u32)
+                V::Date(date_of_millis(millis_of(&v)?))
             }
             (Body::ToUnixTimestamp, Some(v)) => V::Bigint(millis_of(&v)?),
             (Body::MinTimeuuid, Some(V::Timestamp(ms))) => V::Timeuuid(bound_timeuuid(ms, false)),
@@ -262,8 +258,7 @@ impl NativeFunction {
             (Body::Uuid, _) => V::Uuid(random_uuid()),
             (Body::CurrentTimestamp, _) => V::Timestamp(now_micros.div_euclid(1000)),
             (Body::CurrentDate, _) => {
-                let days = now_micros.div_euclid(1000).div_euclid(MILLIS_PER_DAY);
-                V::Date((days + DATE_EPOCH).clamp(0, i64::from(u32::MAX)) as u32)
+                V::Date(date_of_millis(now_micros.div_euclid(1000)))
             }
             (Body::CurrentTime, _) => {
                 V::Time(now_micros.rem_euclid(MILLIS_PER_DAY * 1000) * 1000)
@@ -280,6 +275,12 @@ impl NativeFunction {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The `date` (days centred at 2^31) holding Unix millisecond `ms`, clamped to the
+/// type's range.
+pub fn date_of_millis(ms: i64) -> u32 {
+    (ms.div_euclid(MILLIS_PER_DAY) + DATE_EPOCH).clamp(0, i64::from(u32::MAX)) as u32
 }
 
 /// Milliseconds since the epoch of a timeuuid, timestamp or date.

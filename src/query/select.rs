@@ -715,9 +715,9 @@ fn cast(v: &CqlValue, ty: &CqlType) -> CqlResult<CqlValue> {
         }
     }
     match (v, ty) {
-        (CqlValue::Timestamp(ms), CqlType::Date) => Ok(CqlValue::Date(
-            (ms.div_euclid(86_400_000) + (1_i64 << 31)).clamp(0, i64::from(u32::MAX)) as u32,
-        )),
+        (CqlValue::Timestamp(ms), CqlType::Date) => {
+            Ok(CqlValue::Date(functions::date_of_millis(*ms)))
+        }
         (CqlValue::Timeuuid(u), CqlType::Timestamp) => {
             Ok(CqlValue::Timestamp(functions::timeuuid_millis(*u)))
         }

@@ -29,7 +29,7 @@ use crate::query::result::ColumnSpec;
 pub const TERM_NESTING_MAX: usize = sibyl_cql::types::MAX_NESTING_DEPTH;
 
 /// Offset between the UUID epoch (1582-10-15) and the Unix epoch, in 100 ns units.
-const UUID_EPOCH_OFFSET_100NS: i64 = 0x01B2_1DD2_1381_4000;
+pub const UUID_EPOCH_OFFSET_100NS: i64 = 0x01B2_1DD2_1381_4000;
 
 /// A term's value: null, unset, or a value.
 #[derive(Clone, Debug, PartialEq)]
