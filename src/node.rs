@@ -26,6 +26,7 @@ use sibyl_cql::types::CqlValue;
 use sibyl_storage::Storage;
 
 use crate::clock::{Clock, SystemClock};
+use crate::cluster::{ClusterView, LocalOnlyView};
 use crate::config::NodeConfig;
 use crate::error::CqlResult;
 use crate::query::{Catalog, ColumnSpec, QueryProcessor, ResultMessage, VirtualRows};
@@ -165,7 +166,17 @@ impl Identity {
     }
 }
 
-fn format_uuid(u: u128) -> String {
+/// Bytes on disk of every table's sstables (Cassandra's LOAD).
+pub fn load_bytes(storage: &Storage) -> f64 {
+    storage
+        .tables()
+        .iter()
+        .map(|t| t.stats().space_used_live as f64)
+        .sum()
+}
+
+/// A UUID as its canonical 8-4-4-4-12 text.
+pub fn format_uuid(u: u128) -> String {
     let h = format!("{u:032x}");
     format!(
         "{}-{}-{}-{}-{}",
@@ -312,6 +323,7 @@ pub struct Node {
     local: Arc<LocalInfo>,
     transport: Server,
     data_dir: PathBuf,
+    cluster: Arc<dyn ClusterView>,
 }
 
 impl Node {
@@ -382,7 +394,19 @@ impl Node {
             .native_port
             .store(transport.local_addr().port(), Ordering::Relaxed);
         tracing::info!(address = %transport.local_addr(), "CQL native transport listening");
+        let cluster: Arc<dyn ClusterView> = Arc::new(LocalOnlyView {
+            local: local.clone(),
+            load: Box::new({
+                let storage = storage.clone();
+                move || load_bytes(&storage)
+            }),
+            schema_version: Box::new({
+                let schema = schema.clone();
+                move || format_uuid(schema.version())
+            }),
+        });
         Ok(Node {
+            cluster,
             storage,
             schema,
             processor,
@@ -415,6 +439,21 @@ impl Node {
     /// The schema.
     pub fn schema(&self) -> &Arc<SchemaManager> {
         &self.schema
+    }
+
+    /// The storage engine.
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+
+    /// What this node knows about the cluster's members.
+    pub fn cluster(&self) -> &Arc<dyn ClusterView> {
+        &self.cluster
+    }
+
+    /// What `system.local` reports: identity, addresses, dc/rack.
+    pub fn local_info(&self) -> &Arc<LocalInfo> {
+        &self.local
     }
 
     /// Stops the transport (in-flight requests finish and are answered), then flushes
