@@ -3,10 +3,21 @@
 //! A `crossbeam_skiplist::SkipMap` holds one entry per *row*, keyed by
 //! (DecoratedKey, kind, clustering), so a partition's rows are contiguous and in
 //! clustering order, and a point write touches one entry however wide the
-//! partition is. Each entry is a single allocation holding its key and its encoded
-//! row body ([`crate::codec`]): a row costs its bytes plus about 60 bytes of
-//! skiplist node and allocator overhead, which keeps memtable memory within 2× the
-//! user bytes it holds for rows of ~100 bytes (measured in `benches/storage.rs`).
+//! partition is. An entry is two allocations: its key, and its encoded row body
+//! ([`crate::codec`]) behind an epoch-managed atomic pointer ([`Body`]). A row
+//! costs its bytes plus about 90 bytes of skiplist node, pointer and allocator
+//! overhead, which keeps memtable memory within 2× the user bytes it holds for rows
+//! of ~100 bytes (measured in `benches/storage.rs`).
+//!
+//! **Why the body is swapped, not the entry.** An overwrite of an existing row
+//! reconciles the old and new cells and must publish the result without a moment
+//! when the row is absent. `SkipMap::insert` of an existing key marks the old node
+//! removed *before* linking the new one, so a concurrent reader could miss the row
+//! altogether (found by `sibyl stress` YCSB-A: 2 misses in 140 000 reads). Instead
+//! a row's skiplist entry, once inserted, stays for the memtable's life and an
+//! overwrite swaps its body pointer atomically: a reader sees the old body or the
+//! new one, never neither. Replaced bodies are freed by crossbeam-epoch once no
+//! reader can hold them.
 //!
 //! Entry kinds within a partition, in order:
 //! - `KIND_HEADER`: partition deletion and range tombstones (absent when none);
@@ -15,14 +26,14 @@
 //!
 //! ## Entry layout
 //! ```text
-//! [token: 8, big-endian, sign bit flipped][key_len: u16 BE][key][kind: u8]
-//! [clustering_len: u32 BE][clustering][body]
+//! key:  [token: 8, big-endian, sign bit flipped][key_len: u16 BE][key][kind: u8]
+//!       [clustering_len: u32 BE][clustering]
+//! body: the encoded row body or partition header (codec), a separate allocation
 //! ```
-//! Entries order by token, key bytes, kind, then clustering bytes (memcmp); the
-//! body does not take part.
+//! Entries order by token, key bytes, kind, then clustering bytes (memcmp).
 //!
 //! Writes to the same row from concurrent writers are serialized by a striped lock
-//! (read, reconcile, replace); reads are lock-free. The memtable never shrinks:
+//! (read, reconcile, swap); reads are lock-free. The memtable never shrinks:
 //! when it is full the table switches to a fresh one and this one is flushed to an
 //! sstable and dropped once the sstable is live.
 
@@ -32,7 +43,10 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering as AtOrd};
 use std::sync::Mutex;
 
+use std::mem::MaybeUninit;
+
 use bytes::Bytes;
+use crossbeam_epoch::{self as epoch, Atomic, Owned};
 use crossbeam_skiplist::SkipMap;
 
 use crate::codec::{self, Reader};
@@ -47,9 +61,10 @@ const KIND_ROW: u8 = 2;
 /// Sorts after every row of a partition (used only in probes).
 const KIND_END: u8 = 3;
 
-/// Skiplist node, allocator and entry-header overhead charged per entry in size
-/// accounting (measured: node ~40 bytes with an average tower, allocator ~16).
-const ENTRY_OVERHEAD_BYTES: usize = 64;
+/// Skiplist node, body pointer and allocator overhead charged per entry in size
+/// accounting (node ~48 bytes with an average tower and the body pointer, two
+/// allocations at ~16 each, the body's 8-byte length header).
+const ENTRY_OVERHEAD_BYTES: usize = 88;
 
 /// Number of skiplists the memtable is split into by token range. A random insert
 /// into one skiplist of n entries walks ~2·log2(n) nodes, each a likely cache miss;
@@ -67,8 +82,7 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// An entry: key and encoded body in one allocation (layout in the module doc), plus
-/// its token inline so that comparisons between partitions never leave the skiplist
+/// An entry's key (layout in the module doc), plus its token inline so that comparisons between partitions never leave the skiplist
 /// node: random inserts into a large memtable would otherwise miss the cache on every
 /// comparison (measured: 65 % of write time before this).
 pub(crate) struct Entry {
@@ -140,11 +154,6 @@ impl EntryRef {
         self.0.get(s..e).unwrap_or(&[])
     }
 
-    fn body(&self) -> &[u8] {
-        let (_, e) = self.clustering_range();
-        self.0.get(e..).unwrap_or(&[])
-    }
-
     pub(crate) fn token(&self) -> Token {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.token_bytes());
@@ -213,6 +222,59 @@ fn entry_prefix(out: &mut Vec<u8>, key: &DecoratedKey, kind: u8, clustering: &[u
     out.extend_from_slice(clustering);
 }
 
+/// A row's encoded body (or a partition header), replaceable atomically while
+/// readers hold the entry. See the module documentation for why.
+pub(crate) struct Body(Atomic<[MaybeUninit<u8>]>);
+
+impl Body {
+    fn owned(bytes: &[u8]) -> Owned<[MaybeUninit<u8>]> {
+        let mut o = Owned::<[MaybeUninit<u8>]>::init(bytes.len());
+        for (d, s) in o.iter_mut().zip(bytes) {
+            d.write(*s);
+        }
+        o
+    }
+
+    fn new(bytes: &[u8]) -> Body {
+        Body(Atomic::from(Body::owned(bytes)))
+    }
+
+    /// Calls `f` with the current bytes.
+    fn with<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let guard = epoch::pin();
+        let shared = self.0.load(AtOrd::Acquire, &guard);
+        // SAFETY: the pointer is never null (set at construction, only ever swapped
+        // for another owned allocation), every byte was initialised in `owned`, and
+        // the guard keeps a swapped-out body alive until `f` returns.
+        let bytes: &[MaybeUninit<u8>] = unsafe { shared.deref() };
+        let bytes = unsafe { &*(bytes as *const [MaybeUninit<u8>] as *const [u8]) };
+        f(bytes)
+    }
+
+    /// Publishes `bytes` as the new body; the old one is freed once no reader can
+    /// hold it.
+    fn replace(&self, bytes: &[u8]) {
+        let guard = epoch::pin();
+        let old = self.0.swap(Body::owned(bytes), AtOrd::AcqRel, &guard);
+        // SAFETY: `old` is no longer reachable from the entry; readers that loaded it
+        // are pinned, so destruction waits for them.
+        unsafe { guard.defer_destroy(old) };
+    }
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        // SAFETY: dropping the body means the skiplist node is being destroyed, after
+        // every reader that could reach it has unpinned.
+        unsafe {
+            let p = self.0.load(AtOrd::Relaxed, epoch::unprotected());
+            if !p.is_null() {
+                drop(p.into_owned());
+            }
+        }
+    }
+}
+
 fn probe(key: &DecoratedKey, kind: u8, clustering: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + 2 + key.key.len() + 5 + clustering.len());
     entry_prefix(&mut v, key, kind, clustering);
@@ -253,7 +315,7 @@ pub struct MemPartition {
 pub struct Memtable {
     /// Skiplists by token range (see [`SHARDS`]); shard `i` holds the tokens whose top
     /// bits are `i`, so the shards in order are the whole memtable in order.
-    maps: Box<[SkipMap<Entry, ()>]>,
+    maps: Box<[SkipMap<Entry, Body>]>,
     stripes: Vec<Mutex<()>>,
     /// Accounted bytes (entries + overhead).
     size: AtomicUsize,
@@ -316,11 +378,11 @@ impl Memtable {
         self.max_timestamp.load(AtOrd::Relaxed)
     }
 
-    fn shard(&self, comparable_token: u64) -> &SkipMap<Entry, ()> {
+    fn shard(&self, comparable_token: u64) -> &SkipMap<Entry, Body> {
         &self.maps[(comparable_token >> SHARD_SHIFT) as usize % SHARDS]
     }
 
-    fn shard_of(&self, key: &DecoratedKey) -> &SkipMap<Entry, ()> {
+    fn shard_of(&self, key: &DecoratedKey) -> &SkipMap<Entry, Body> {
         self.shard(u64::from_be_bytes(key.token.to_comparable_bytes()))
     }
 
@@ -342,22 +404,30 @@ impl Memtable {
             let _g = self.stripe(key.token, &[]).lock();
             let p = probe(key, KIND_HEADER, &[]);
             let (mut del, mut rts) = (update.deletion, update.range_tombstones.clone());
-            let mut old_len = 0;
-            if let Some(e) = self.shard_of(key).get(&Entry::probe(&p)) {
-                old_len = e.key().bytes.len();
-                let mut r = Reader::new(e.key().r().body());
-                if let Ok(h) = codec::decode_partition_header(&mut r) {
-                    del = del.max(h.deletion);
-                    for rt in h.range_tombstones {
-                        if !rts.contains(&rt) {
-                            rts.push(rt);
+            let existing = self.shard_of(key).get(&Entry::probe(&p));
+            if let Some(e) = &existing {
+                e.value().with(|body| {
+                    if let Ok(h) = codec::decode_partition_header(&mut Reader::new(body)) {
+                        del = del.max(h.deletion);
+                        for rt in h.range_tombstones {
+                            if !rts.contains(&rt) {
+                                rts.push(rt);
+                            }
                         }
                     }
+                });
+            }
+            let mut body = Vec::new();
+            codec::encode_partition_header(&mut body, &del, &rts, None);
+            match existing {
+                Some(e) => self.replace(e.value(), &body),
+                None => {
+                    self.size
+                        .fetch_add(p.len() + body.len() + ENTRY_OVERHEAD_BYTES, AtOrd::Relaxed);
+                    self.shard_of(key)
+                        .insert(Entry::new(p.into_boxed_slice()), Body::new(&body));
                 }
             }
-            let mut buf = p;
-            codec::encode_partition_header(&mut buf, &del, &rts, None);
-            self.insert(buf.into_boxed_slice(), old_len);
         }
         if let Some(s) = &update.static_row {
             self.apply_row(key, KIND_STATIC, s);
@@ -380,27 +450,27 @@ impl Memtable {
             let mut buf = scratch.borrow_mut();
             buf.clear();
             entry_prefix(&mut buf, key, kind, clustering);
+            let key_len = buf.len();
             codec::encode_row_body(&mut buf, row);
-            let boxed: Box<[u8]> = Box::from(&buf[..]);
+            let boxed: Box<[u8]> = Box::from(&buf[..key_len]);
             let ours = boxed.as_ptr();
-            let len = boxed.len();
-            let e = self.shard_of(key).get_or_insert(Entry::new(boxed), ());
+            let e = self
+                .shard_of(key)
+                .get_or_insert(Entry::new(boxed), Body::new(&buf[key_len..]));
             if std::ptr::eq(e.key().bytes.as_ptr(), ours) {
                 self.size
-                    .fetch_add(len + ENTRY_OVERHEAD_BYTES, AtOrd::Relaxed);
+                    .fetch_add(buf.len() + ENTRY_OVERHEAD_BYTES, AtOrd::Relaxed);
                 return true;
             }
-            // The row exists: reconcile with it and replace the entry.
-            let er = e.key().r();
-            let old_len = er.0.len();
-            let mut merged =
-                codec::decode_row_body(&mut Reader::new(er.body()), row.clustering.clone())
-                    .unwrap_or_else(|_| Row::new(row.clustering.clone()));
+            // The row exists: reconcile with it and swap in the merged body.
+            let mut merged = e
+                .value()
+                .with(|body| codec::decode_row_body(&mut Reader::new(body), row.clustering.clone()))
+                .unwrap_or_else(|_| Row::new(row.clustering.clone()));
             merged.merge(row.clone());
             buf.clear();
-            entry_prefix(&mut buf, key, kind, clustering);
             codec::encode_row_body(&mut buf, &merged);
-            self.insert(Box::from(&buf[..]), old_len);
+            self.replace(e.value(), &buf);
             false
         });
         self.data_bytes.fetch_add(
@@ -409,18 +479,16 @@ impl Memtable {
         );
     }
 
-    fn insert(&self, buf: Box<[u8]>, old_len: usize) {
-        let new_len = buf.len();
-        if old_len == 0 {
-            self.size
-                .fetch_add(new_len + ENTRY_OVERHEAD_BYTES, AtOrd::Relaxed);
-        } else if new_len >= old_len {
+    /// Swaps an existing entry's body, keeping the size accounting.
+    fn replace(&self, body: &Body, bytes: &[u8]) {
+        let old_len = body.with(<[u8]>::len);
+        let new_len = bytes.len();
+        if new_len >= old_len {
             self.size.fetch_add(new_len - old_len, AtOrd::Relaxed);
         } else {
             self.size.fetch_sub(old_len - new_len, AtOrd::Relaxed);
         }
-        let e = Entry::new(buf);
-        self.shard(e.token).insert(e, ());
+        body.replace(bytes);
     }
 
     /// Reads what this memtable holds of `key` within `slice` (rows in clustering order).
@@ -463,17 +531,21 @@ impl Memtable {
             .take(2)
         {
             any = true;
-            let er = e.key().r();
-            match er.kind() {
+            match e.key().r().kind() {
                 KIND_HEADER => {
-                    if let Ok(h) = codec::decode_partition_header(&mut Reader::new(er.body())) {
+                    if let Ok(h) = e
+                        .value()
+                        .with(|b| codec::decode_partition_header(&mut Reader::new(b)))
+                    {
                         view.deletion = h.deletion;
                         view.range_tombstones = h.range_tombstones;
                     }
                 }
                 KIND_STATIC => {
-                    view.static_row =
-                        codec::decode_row_body(&mut Reader::new(er.body()), Bytes::new()).ok();
+                    view.static_row = e
+                        .value()
+                        .with(|b| codec::decode_row_body(&mut Reader::new(b), Bytes::new()))
+                        .ok();
                 }
                 _ => break,
             }
@@ -502,13 +574,15 @@ impl Memtable {
             ClusteringBound::Bottom => return Some(view),
         };
         let slice = slice.clone();
-        let decode = move |e: crossbeam_skiplist::map::Entry<'a, Entry, ()>| {
+        let decode = move |e: crossbeam_skiplist::map::Entry<'a, Entry, Body>| {
             let er = e.key().r();
             let c = er.clustering();
             if !slice.contains(c) {
                 return None;
             }
-            codec::decode_row_body(&mut Reader::new(er.body()), Bytes::copy_from_slice(c)).ok()
+            e.value()
+                .with(|b| codec::decode_row_body(&mut Reader::new(b), Bytes::copy_from_slice(c)))
+                .ok()
         };
         let range = map.range::<Entry, _>((lower, upper));
         view.rows = if reversed {
@@ -583,10 +657,10 @@ impl Memtable {
 
 /// Iterates a memtable partition by partition.
 pub struct MemtableIter<'a> {
-    shards: &'a [SkipMap<Entry, ()>],
+    shards: &'a [SkipMap<Entry, Body>],
     next_shard: usize,
-    inner: Option<crossbeam_skiplist::map::Iter<'a, Entry, ()>>,
-    pending: Option<crossbeam_skiplist::map::Entry<'a, Entry, ()>>,
+    inner: Option<crossbeam_skiplist::map::Iter<'a, Entry, Body>>,
+    pending: Option<crossbeam_skiplist::map::Entry<'a, Entry, Body>>,
 }
 
 impl Iterator for MemtableIter<'_> {
@@ -611,34 +685,38 @@ impl Iterator for MemtableIter<'_> {
             key: Bytes::copy_from_slice(fr.key()),
         };
         let mut upd = PartitionUpdate::default();
-        let add = |er: &EntryRef, upd: &mut PartitionUpdate| match er.kind() {
-            KIND_HEADER => {
-                if let Ok(h) = codec::decode_partition_header(&mut Reader::new(er.body())) {
-                    upd.deletion = h.deletion;
-                    upd.range_tombstones = h.range_tombstones;
+        let add = |e: &crossbeam_skiplist::map::Entry<'_, Entry, Body>,
+                   upd: &mut PartitionUpdate| {
+            let er = e.key().r();
+            e.value().with(|body| match er.kind() {
+                KIND_HEADER => {
+                    if let Ok(h) = codec::decode_partition_header(&mut Reader::new(body)) {
+                        upd.deletion = h.deletion;
+                        upd.range_tombstones = h.range_tombstones;
+                    }
                 }
-            }
-            KIND_STATIC => {
-                upd.static_row =
-                    codec::decode_row_body(&mut Reader::new(er.body()), Bytes::new()).ok();
-            }
-            _ => {
-                if let Ok(r) = codec::decode_row_body(
-                    &mut Reader::new(er.body()),
-                    Bytes::copy_from_slice(er.clustering()),
-                ) {
-                    upd.rows.push(r);
+                KIND_STATIC => {
+                    upd.static_row =
+                        codec::decode_row_body(&mut Reader::new(body), Bytes::new()).ok();
                 }
-            }
+                _ => {
+                    if let Ok(r) = codec::decode_row_body(
+                        &mut Reader::new(body),
+                        Bytes::copy_from_slice(er.clustering()),
+                    ) {
+                        upd.rows.push(r);
+                    }
+                }
+            })
         };
-        add(fr, &mut upd);
+        add(&first, &mut upd);
         for e in self.inner.iter_mut().flatten() {
             let er = e.key().r();
             if er.token_bytes() != fr.token_bytes() || er.key() != fr.key() {
                 self.pending = Some(e);
                 break;
             }
-            add(er, &mut upd);
+            add(&e, &mut upd);
         }
         Some((key, upd))
     }
@@ -651,6 +729,75 @@ mod tests {
 
     fn dk(s: &str) -> DecoratedKey {
         DecoratedKey::new(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn overwrites_never_hide_a_row_from_concurrent_readers() {
+        // Checks the race found by YCSB-A: while writers keep overwriting existing rows
+        // (and partition headers), a reader must always find every row, with one of the
+        // values written, never none. Before bodies were swapped in place, SkipMap::insert
+        // unlinked the old node before linking the new one and readers missed rows.
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        const KEYS: usize = 64;
+        const ROUNDS_PER_WRITER: usize = 4_000;
+        let m = Arc::new(Memtable::new());
+        let keys: Vec<DecoratedKey> = (0..KEYS).map(|i| dk(&format!("k{i}"))).collect();
+        let write = |m: &Memtable, k: &DecoratedKey, ts: i64, with_header: bool| {
+            let mut u = PartitionUpdate::default();
+            if with_header {
+                u.deletion = DeletionTime::new(0, 1);
+            }
+            let mut r = Row::new(vec![1u8]);
+            r.add_cell(Cell::live(1, ts, ts.to_be_bytes().to_vec()));
+            u.add_row(r);
+            let mut st = Row::new(Bytes::new());
+            st.add_cell(Cell::live(9, ts, &b"s"[..]));
+            u.static_row = Some(st);
+            m.apply(k, &u);
+        };
+        for k in &keys {
+            write(&m, k, 1, true);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let (m, keys) = (m.clone(), keys.clone());
+                std::thread::spawn(move || {
+                    for round in 0..ROUNDS_PER_WRITER {
+                        let k = &keys[(round * 7 + w) % KEYS];
+                        write(&m, k, 2 + round as i64, round % 3 == 0);
+                    }
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (m, keys, stop) = (m.clone(), keys.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut reads = 0u64;
+                    while !stop.load(AtOrd::Relaxed) {
+                        for k in &keys {
+                            let p = m.read(k, &ClusteringSlice::ALL).expect("partition present");
+                            assert_eq!(p.rows.len(), 1, "row missing for {k:?}");
+                            assert!(p.static_row.is_some(), "static row missing for {k:?}");
+                            assert!(!p.deletion.is_live(), "header missing for {k:?}");
+                            reads += 1;
+                        }
+                        let flushed = m.partitions().count();
+                        assert_eq!(flushed, KEYS, "flush iteration lost a partition");
+                    }
+                    reads
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer");
+        }
+        stop.store(true, AtOrd::Relaxed);
+        let reads: u64 = readers.into_iter().map(|r| r.join().expect("reader")).sum();
+        assert!(reads > 0);
+        assert_eq!(m.entry_count(), KEYS * 3);
     }
 
     #[test]
