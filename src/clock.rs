@@ -31,6 +31,32 @@ impl Clock for SystemClock {
     }
 }
 
+/// A monotonic clock counting microseconds from its creation: for timers and the
+/// failure detector, which must not jump when the wall clock is set.
+pub struct MonotonicClock {
+    origin: std::time::Instant,
+}
+
+impl MonotonicClock {
+    pub fn new() -> MonotonicClock {
+        MonotonicClock {
+            origin: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        MonotonicClock::new()
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now_micros(&self) -> i64 {
+        self.origin.elapsed().as_micros() as i64
+    }
+}
+
 /// A clock tests set and advance by hand.
 pub struct ManualClock {
     micros: AtomicI64,

@@ -143,27 +143,33 @@ impl Identity {
     }
 
     fn write(&self, dir: &Path) -> Result<(), NodeError> {
-        std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
         let tokens: Vec<String> = self.tokens.iter().map(i64::to_string).collect();
         let body = format!(
             "host_id={}\ntokens={}\n",
             format_uuid(self.host_id),
             tokens.join(",")
         );
-        let tmp = dir.join(format!("{IDENTITY_FILE}.tmp"));
-        let path = dir.join(IDENTITY_FILE);
-        let what = format!("writing {}", path.display());
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(what.clone()))?;
-        f.write_all(body.as_bytes()).map_err(io_err(what.clone()))?;
-        // IMPORTANT: the file's bytes are durable before the rename publishes them, and
-        // the rename is durable (directory fsync) before the identity is used.
-        f.sync_all().map_err(io_err(what.clone()))?;
-        std::fs::rename(&tmp, &path).map_err(io_err(what.clone()))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(what))?;
-        Ok(())
+        write_durably(dir, IDENTITY_FILE, body.as_bytes())
     }
+}
+
+/// Writes `dir/name` so that after a crash it holds either the old or the new bytes,
+/// and the new ones are durable when this returns.
+pub fn write_durably(dir: &Path, name: &str, body: &[u8]) -> Result<(), NodeError> {
+    std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let path = dir.join(name);
+    let what = format!("writing {}", path.display());
+    let mut f = std::fs::File::create(&tmp).map_err(io_err(what.clone()))?;
+    f.write_all(body).map_err(io_err(what.clone()))?;
+    // IMPORTANT: the file's bytes are durable before the rename publishes them, and
+    // the rename is durable (directory fsync) before the caller relies on it.
+    f.sync_all().map_err(io_err(what.clone()))?;
+    std::fs::rename(&tmp, &path).map_err(io_err(what.clone()))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(what))?;
+    Ok(())
 }
 
 /// Bytes on disk of every table's sstables (Cassandra's LOAD).

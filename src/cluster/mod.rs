@@ -7,6 +7,7 @@
 //! Gossiper over `net`, Cassandra's `GossipStage` and the endpoint-state
 //! subscribers of `StorageService`) lives beside it.
 
+pub mod gossip_service;
 pub mod view;
 
 pub use view::{ClusterView, EndpointStateKind, EndpointView, Liveness, LocalOnlyView};

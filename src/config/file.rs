@@ -260,7 +260,10 @@ fn set(layers: &mut Layers, key: &str, v: &MarkedYaml<'_>, place: &Place) -> Res
     match key {
         "cluster_name" => c.cluster_name = text(v, "a cluster name")?,
         "num_tokens" => c.num_tokens = integer_in(v, 1, MAX_NUM_TOKENS as i64)? as usize,
-        "seed_provider" => c.seeds = seed_provider(v)?,
+        "seed_provider" => {
+            c.seeds = seed_provider(v)?;
+            layers.seeds_set = place.origin != super::EMBEDDED_ORIGIN;
+        }
         "listen_address" => c.listen_address = address(v)?,
         "rpc_address" => layers.rpc_address = Some(address(v)?),
         "admin_address" => layers.admin_address = Some(address(v)?),

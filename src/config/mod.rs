@@ -400,6 +400,9 @@ struct Layers {
     /// `dc` and `rack` with where they were set, for the snitch check.
     dc: Option<(String, Place)>,
     rack: Option<(String, Place)>,
+    /// True once a `--conf` file or `--seeds` chose the seeds: until then a node
+    /// listening elsewhere than the embedded seed's address is its own seed.
+    seeds_set: bool,
 }
 
 /// Where in which file a key was set.
@@ -469,6 +472,7 @@ impl Layers {
             commitlog_dir: None,
             dc: None,
             rack: None,
+            seeds_set: false,
         }
     }
 
@@ -493,6 +497,7 @@ impl Layers {
         }
         if let Some(seeds) = &flags.seeds {
             c.seeds = seeds.clone();
+            self.seeds_set = true;
         }
         if let Some(p) = flags.native_transport_port {
             c.native_transport_port = p;
@@ -513,6 +518,16 @@ impl Layers {
         let mut c = self.config;
         c.rpc_address = self.rpc_address.unwrap_or(c.listen_address);
         c.admin_address = self.admin_address.unwrap_or(c.listen_address);
+        if !self.seeds_set {
+            // The embedded seed is 127.0.0.1; a node moved elsewhere with
+            // `--listen-address` and no seeds of its own starts as its own seed (a
+            // one-node cluster) rather than waiting for a node that is not there.
+            // Deliberately not Cassandra's behaviour: docs/config.md.
+            c.seeds = vec![Seed {
+                address: c.listen_address,
+                port: None,
+            }];
+        }
         c.data_dir = self.data_dir.unwrap_or_else(|| c.root_dir.join("data"));
         c.commitlog_dir = self
             .commitlog_dir
