@@ -26,7 +26,9 @@ use sibyl_cql::types::CqlValue;
 use sibyl_storage::Storage;
 
 use crate::clock::{Clock, SystemClock};
-use crate::cluster::{ClusterView, LocalOnlyView};
+use crate::cluster::gossip_service::{GossipService, LocalAnnouncement, PeerInfo};
+use crate::cluster::{Cluster, ClusterView};
+use crate::net::MessagingService;
 use crate::config::NodeConfig;
 use crate::error::CqlResult;
 use crate::query::{Catalog, ColumnSpec, QueryProcessor, ResultMessage, VirtualRows};
@@ -95,17 +97,35 @@ impl Identity {
     /// Reads the identity under `dir`, or creates one with `num_tokens` random tokens
     /// (written durably before it is used).
     pub fn load_or_create(dir: &Path, num_tokens: usize) -> Result<Identity, NodeError> {
-        let path = dir.join(IDENTITY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Identity::parse(&text).ok_or_else(|| {
-                NodeError::Config(format!("{} is not a valid identity file", path.display()))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        match Identity::load(dir)? {
+            Some(id) => Ok(id),
+            None => {
                 let id = Identity::random(num_tokens);
                 id.write(dir)?;
                 Ok(id)
             }
+        }
+    }
+
+    /// Reads the identity under `dir`: `None` for a node that never started.
+    pub fn load(dir: &Path) -> Result<Option<Identity>, NodeError> {
+        let path = dir.join(IDENTITY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Identity::parse(&text).map(Some).ok_or_else(|| {
+                NodeError::Config(format!("{} is not a valid identity file", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(format!("reading {}", path.display()))(e)),
+        }
+    }
+
+    /// A new identity: a random host id and `tokens`.
+    pub fn with_tokens(mut tokens: Vec<i64>) -> Identity {
+        tokens.sort_unstable();
+        tokens.dedup();
+        Identity {
+            host_id: crate::schema::manager::random_uuid(),
+            tokens,
         }
     }
 
@@ -142,7 +162,8 @@ impl Identity {
         })
     }
 
-    fn write(&self, dir: &Path) -> Result<(), NodeError> {
+    /// Writes the identity durably under `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), NodeError> {
         let tokens: Vec<String> = self.tokens.iter().map(i64::to_string).collect();
         let body = format!(
             "host_id={}\ntokens={}\n",
@@ -151,6 +172,22 @@ impl Identity {
         );
         write_durably(dir, IDENTITY_FILE, body.as_bytes())
     }
+}
+
+/// Name of the file keeping the last gossip generation.
+const GENERATION_FILE: &str = "generation";
+
+/// This life's gossip generation: the start time in seconds, but always larger than
+/// the previous life's (a clock set back must not make peers ignore the restarted
+/// node), written durably before it is announced.
+pub fn next_generation(dir: &Path, now_seconds: i64) -> Result<i32, NodeError> {
+    let previous = std::fs::read_to_string(dir.join(GENERATION_FILE))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .unwrap_or(0);
+    let generation = (now_seconds.clamp(1, i64::from(i32::MAX - 1)) as i32).max(previous + 1);
+    write_durably(dir, GENERATION_FILE, format!("{generation}\n").as_bytes())?;
+    Ok(generation)
 }
 
 /// Writes `dir/name` so that after a crash it holds either the old or the new bytes,
@@ -170,6 +207,14 @@ pub fn write_durably(dir: &Path, name: &str, body: &[u8]) -> Result<(), NodeErro
         .and_then(|d| d.sync_all())
         .map_err(io_err(what))?;
     Ok(())
+}
+
+/// Tokens as `system.local`/`peers` show them: a set of text, sorted as text sorts
+/// (bytewise), as a set is by its element type's order.
+fn token_set(tokens: &[i64]) -> CqlValue {
+    let mut t: Vec<String> = tokens.iter().map(i64::to_string).collect();
+    t.sort();
+    CqlValue::Set(t.into_iter().map(CqlValue::Text).collect())
 }
 
 /// Bytes on disk of every table's sstables (Cassandra's LOAD).
@@ -225,11 +270,39 @@ pub struct LocalInfo {
 pub struct NodeCatalog {
     schema: Arc<SchemaManager>,
     local: Arc<LocalInfo>,
+    /// Where the peers come from (none: a node without gossip has no peers).
+    gossip: Option<Arc<GossipService>>,
 }
 
 impl NodeCatalog {
-    pub fn new(schema: Arc<SchemaManager>, local: Arc<LocalInfo>) -> NodeCatalog {
-        NodeCatalog { schema, local }
+    pub fn new(
+        schema: Arc<SchemaManager>,
+        local: Arc<LocalInfo>,
+        gossip: Option<Arc<GossipService>>,
+    ) -> NodeCatalog {
+        NodeCatalog {
+            schema,
+            local,
+            gossip,
+        }
+    }
+
+    /// One peer's value for a `system.peers` / `system.peers_v2` column.
+    fn peer_value(p: &PeerInfo, column: &str) -> Option<CqlValue> {
+        let text = |s: &Option<String>| s.clone().map(CqlValue::Text);
+        match column {
+            "peer" => Some(CqlValue::Inet(p.endpoint.ip())),
+            "peer_port" => Some(CqlValue::Int(i32::from(p.endpoint.port()))),
+            "data_center" => text(&p.datacenter),
+            "rack" => text(&p.rack),
+            "host_id" => Some(CqlValue::Uuid(p.host_id)),
+            "release_version" => text(&p.release_version),
+            "schema_version" => p.schema_version.map(CqlValue::Uuid),
+            "rpc_address" | "native_address" => p.native_address.map(|a| CqlValue::Inet(a.ip())),
+            "native_port" => p.native_address.map(|a| CqlValue::Int(i32::from(a.port()))),
+            "tokens" => Some(token_set(&p.tokens)),
+            _ => None,
+        }
     }
 
     fn specs(meta: &TableMetadata) -> Vec<ColumnSpec> {
@@ -266,12 +339,7 @@ impl NodeCatalog {
                 l.native_port.load(Ordering::Relaxed),
             ))),
             "schema_version" => Some(CqlValue::Uuid(self.schema.version())),
-            "tokens" => {
-                // A set is sorted by its element type's order: text sorts bytewise.
-                let mut t: Vec<String> = l.identity.tokens.iter().map(i64::to_string).collect();
-                t.sort();
-                Some(CqlValue::Set(t.into_iter().map(CqlValue::Text).collect()))
-            }
+            "tokens" => Some(token_set(&l.identity.tokens)),
             _ => None,
         }
     }
@@ -300,7 +368,18 @@ impl Catalog for NodeCatalog {
             }
             "peers" | "peers_v2" => {
                 let meta = self.schema.table(keyspace, table).ok()?;
-                Some((Self::specs(&meta), Vec::new()))
+                let mut peers = self.gossip.as_ref().map(|g| g.peers()).unwrap_or_default();
+                peers.sort_by_key(|p| p.endpoint);
+                let rows = peers
+                    .iter()
+                    .map(|p| {
+                        meta.columns
+                            .iter()
+                            .map(|c| Self::peer_value(p, &c.name))
+                            .collect()
+                    })
+                    .collect();
+                Some((Self::specs(&meta), rows))
             }
             _ => self.schema.virtual_table(keyspace, table),
         }
@@ -329,7 +408,8 @@ pub struct Node {
     local: Arc<LocalInfo>,
     transport: Server,
     data_dir: PathBuf,
-    cluster: Arc<dyn ClusterView>,
+    cluster: Cluster,
+    cluster_view: Arc<dyn ClusterView>,
 }
 
 impl Node {
@@ -357,13 +437,38 @@ impl Node {
                 .map_err(io_err(format!("creating {}", system_dir.display())))?;
             let schema = SchemaManager::open(storage.clone(), &system_dir)
                 .map_err(|e| NodeError::Schema(e.to_string()))?;
-            let identity = Identity::load_or_create(&system_dir, num_tokens)?;
-            Ok::<_, NodeError>((storage, Arc::new(schema), identity))
+            let identity = Identity::load(&system_dir)?;
+            let generation = next_generation(&system_dir, SystemClock.now_seconds())?;
+            Ok::<_, NodeError>((storage, Arc::new(schema), identity, generation))
         })
         .await
         .map_err(|e| NodeError::Storage(format!("startup task failed: {e}")))??;
-        let (storage, schema, identity) = opened;
-        let generation = (SystemClock.now_micros() / 1_000_000) as i32;
+        let (storage, schema, identity, generation) = opened;
+        let system_dir = config.system_dir();
+        let close_on_error = |storage: &Arc<Storage>| {
+            // Storage is open: close it before reporting, so the commitlog is clean.
+            let _ = storage.close();
+        };
+        // Internode messaging and gossip: the node learns the ring before it owns
+        // tokens in it.
+        let cluster = match Cluster::start(&config, generation, &storage, &schema).await {
+            Ok(c) => c,
+            Err(e) => {
+                close_on_error(&storage);
+                return Err(e);
+            }
+        };
+        let identity = match identity {
+            Some(identity) => identity,
+            None => match cluster.join(num_tokens, &system_dir).await {
+                Ok(identity) => identity,
+                Err(e) => {
+                    cluster.shutdown().await;
+                    close_on_error(&storage);
+                    return Err(e);
+                }
+            },
+        };
         let local = Arc::new(LocalInfo {
             identity,
             cluster_name: config.cluster_name.clone(),
@@ -375,7 +480,11 @@ impl Node {
             datacenter: config.datacenter.clone(),
             rack: config.rack.clone(),
         });
-        let catalog = Arc::new(NodeCatalog::new(schema.clone(), local.clone()));
+        let catalog = Arc::new(NodeCatalog::new(
+            schema.clone(),
+            local.clone(),
+            Some(cluster.gossip.clone()),
+        ));
         let mut processor =
             QueryProcessor::with_catalog(storage.clone(), catalog, Arc::new(SystemClock));
         processor.tombstone_warn_threshold = config.tombstone_warn_threshold as usize;
@@ -388,8 +497,8 @@ impl Node {
         let transport = match Server::bind(transport_config, processor.clone()).await {
             Ok(t) => t,
             Err(e) => {
-                // Storage is open: close it before reporting, so the commitlog is clean.
-                let _ = storage.close();
+                cluster.shutdown().await;
+                close_on_error(&storage);
                 return Err(io_err(format!(
                     "binding the native transport on {}:{}",
                     config.rpc_address, config.native_transport_port
@@ -400,18 +509,27 @@ impl Node {
             .native_port
             .store(transport.local_addr().port(), Ordering::Relaxed);
         tracing::info!(address = %transport.local_addr(), "CQL native transport listening");
-        let cluster: Arc<dyn ClusterView> = Arc::new(LocalOnlyView {
-            local: local.clone(),
-            load: Box::new({
-                let storage = storage.clone();
-                move || load_bytes(&storage)
-            }),
-            schema_version: Box::new({
-                let schema = schema.clone();
-                move || format_uuid(schema.version())
-            }),
-        });
+        cluster.gossip.set_event_sender(transport.event_sender());
+        if let Err(e) = cluster.gossip.announce(&LocalAnnouncement {
+            host_id: local.identity.host_id,
+            tokens: local.identity.tokens.clone(),
+            datacenter: local.datacenter.clone(),
+            rack: local.rack.clone(),
+            native_address: SocketAddr::new(config.rpc_address, transport.local_addr().port()),
+        }) {
+            transport.shutdown().await;
+            cluster.shutdown().await;
+            close_on_error(&storage);
+            return Err(e);
+        }
+        cluster.run();
+        tracing::info!(
+            endpoint = %cluster.gossip.local_endpoint(),
+            generation,
+            "gossip started"
+        );
         Ok(Node {
+            cluster_view: cluster.gossip.clone(),
             cluster,
             storage,
             schema,
@@ -454,7 +572,17 @@ impl Node {
 
     /// What this node knows about the cluster's members.
     pub fn cluster(&self) -> &Arc<dyn ClusterView> {
-        &self.cluster
+        &self.cluster_view
+    }
+
+    /// The node's gossip.
+    pub fn gossip(&self) -> &Arc<GossipService> {
+        &self.cluster.gossip
+    }
+
+    /// Internode messaging.
+    pub fn messaging(&self) -> &Arc<MessagingService> {
+        &self.cluster.net
     }
 
     /// What `system.local` reports: identity, addresses, dc/rack.
@@ -466,6 +594,7 @@ impl Node {
     /// memtables and closes storage.
     pub async fn shutdown(self) -> Result<(), NodeError> {
         self.transport.shutdown().await;
+        self.cluster.shutdown().await;
         drop(self.processor);
         let storage = self.storage;
         tokio::task::spawn_blocking(move || {

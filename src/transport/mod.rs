@@ -147,6 +147,11 @@ impl Server {
         self.local_addr
     }
 
+    /// A handle to publish events from elsewhere (cluster membership).
+    pub fn event_sender(&self) -> broadcast::Sender<Event> {
+        self.shared.events.clone()
+    }
+
     /// Publishes an event to every connection registered for its type.
     pub fn publish(&self, event: Event) {
         // No receiver is fine: nobody registered.
