@@ -80,8 +80,8 @@ struct ServerArgs {
     /// rpc_address: where CQL clients connect [default: the listen address]
     #[arg(long, value_name = "IP", value_parser = ip_arg)]
     rpc_address: Option<IpAddr>,
-    /// The seed provider's seeds, comma-separated, each IP or IP:PORT (not contacted
-    /// yet: each node is a one-node cluster until membership is built)
+    /// The seed provider's seeds, comma-separated, each IP or IP:PORT [default: the
+    /// configuration's, or this node alone when only --listen-address moved it]
     #[arg(long, value_name = "A,B", value_parser = seeds_arg)]
     seeds: Option<SeedList>,
     /// native_transport_port: the CQL port; 0 picks a free one, logged at start [default: 9042]
@@ -225,7 +225,7 @@ fn server(args: ServerArgs) -> Result<(), ToolError> {
         cluster_name = %config.cluster_name,
         listen_address = %config.listen_address,
         seeds = %config.seeds.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
-        "configuration loaded (seeds are not contacted yet: this node is a one-node cluster)"
+        "configuration loaded"
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -23,8 +23,9 @@
 //! closed terminal reaches the tool and not the nodes. `stop` signals only the pids
 //! it recorded, and only after `/proc/PID/cmdline` shows that pid is still a
 //! `sibyl server` on that node's directory: a pid reused by an unrelated process is
-//! never signalled. Until membership is built, the nodes do not gossip: each is a
-//! one-node cluster that happens to share a seed list.
+//! never signalled. Node 1 is every node's seed; nodes start one at a time (each
+//! waits for the previous to serve CQL), so each new node allocates its tokens
+//! against the ring the earlier ones formed.
 
 use std::fs;
 use std::io::Write;
@@ -71,8 +72,8 @@ const MARKER_FILE: &str = "sibyl-cluster";
 /// `sibyl cluster` arguments.
 #[derive(Args, Debug)]
 #[command(after_help = "\
-Nodes do not form one cluster yet: until membership (gossip) is built, each node \
-is a one-node cluster that only shares the seed list.
+Node 1 is the seed; nodes start one at a time and join one ring through gossip \
+(`sibyl nodetool status` shows them).
 
 Examples:
   sibyl cluster start -n 3      # node1..node3 on 127.0.0.1..3, port 9042
@@ -353,18 +354,17 @@ fn start(dir: &Path, args: &StartArgs, out: &mut impl Write) -> Result<(), ToolE
         }
         to_start.push(node);
     }
-    let mut started: Vec<(NodeInfo, Child)> = Vec::new();
+    // One node at a time, like ccm and like Cassandra's rule for joining nodes: a
+    // new node allocates its tokens against the ring it learns from the seed, so
+    // two nodes joining at once would choose against the same ring and overlap.
+    let deadline = Instant::now() + START_TIMEOUT * to_start.len().max(1) as u32;
     for node in to_start {
         fs::create_dir_all(&node.dir).map_err(|e| {
             ToolError::Runtime(format!("cannot create {}: {e}", node.dir.display()))
         })?;
         write_file(&node.dir.join("node.info"), &node.info_text())?;
-        let child = spawn(&binary, &node, seed, conf.as_deref())?;
+        let mut child = spawn(&binary, &node, seed, conf.as_deref())?;
         write_file(&node.pid_file(), &format!("{}\n", child.id()))?;
-        started.push((node, child));
-    }
-    let deadline = Instant::now() + START_TIMEOUT;
-    for (node, mut child) in started {
         wait_until_serving(&node, &mut child, deadline)?;
         line(
             out,
