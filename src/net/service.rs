@@ -681,7 +681,7 @@ async fn write_loop(inner: Arc<Inner>, peer: Arc<Peer>) {
     let mut backoff = min;
     loop {
         let connected = tokio::select! {
-            _ = signalled(&mut shutdown) => return,
+            _ = signalled(&mut shutdown) => return last_flush(&inner, &peer).await,
             connected = connect(&inner, peer.addr) => connected,
         };
         match connected {
@@ -703,9 +703,28 @@ async fn write_loop(inner: Arc<Inner>, peer: Arc<Peer>) {
             }
         }
         tokio::select! {
-            _ = signalled(&mut shutdown) => return,
+            _ = signalled(&mut shutdown) => return last_flush(&inner, &peer).await,
             _ = tokio::time::sleep(jittered(backoff)) => {}
         }
+    }
+}
+
+/// Shutdown caught the writer unconnected: if anything is queued (a
+/// GOSSIP_SHUTDOWN, typically), one more connection attempt and flush, all
+/// within [`SHUTDOWN_FLUSH_TIMEOUT`].
+async fn last_flush(inner: &Inner, peer: &Peer) {
+    if lock(&peer.queue).is_empty() {
+        return;
+    }
+    let attempt = async {
+        let stream = connect(inner, peer.addr).await?;
+        let (_rd, wr) = stream.into_split();
+        finish(inner, peer, wr, BytesMut::new(), Vec::new()).await
+    };
+    match tokio::time::timeout(SHUTDOWN_FLUSH_TIMEOUT, attempt).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => debug!(peer = %peer.addr, error = %e, "queue not flushed at shutdown"),
+        Err(_) => debug!(peer = %peer.addr, "queue not flushed before the shutdown deadline"),
     }
 }
 
