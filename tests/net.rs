@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sibyl::net::frame::{Frame, MAX_FRAME_BYTES};
 use sibyl::net::{
-    decode_gossip, encode_gossip, FilterRule, Message, MessagingService, NetConfig, NetError,
-    Verb,
+    decode_gossip, encode_gossip, FilterRule, Message, MessagingService, NetConfig, NetError, Verb,
 };
 use sibyl_gossip::{GossipDigestSyn, GossipMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -92,11 +91,19 @@ async fn round_trip_and_order() {
         let b = node("127.0.70.2").await;
         let mut schema = b.register(Verb::Schema);
         for i in 0u32..1000 {
-            a.send_one_way(b.local_addr(), Verb::Schema, Bytes::copy_from_slice(&i.to_be_bytes()));
+            a.send_one_way(
+                b.local_addr(),
+                Verb::Schema,
+                Bytes::copy_from_slice(&i.to_be_bytes()),
+            );
         }
         for i in 0u32..1000 {
             let m = recv(&mut schema).await;
-            assert_eq!(m.payload.as_ref(), i.to_be_bytes(), "message {i} out of order");
+            assert_eq!(
+                m.payload.as_ref(),
+                i.to_be_bytes(),
+                "message {i} out of order"
+            );
             assert_eq!(m.from, a.local_addr());
             assert!(!m.is_response);
         }
@@ -207,8 +214,15 @@ async fn dead_peer_queue_is_bounded_and_drops_oldest_droppable() {
         for i in 14..20 {
             assert_eq!(syn_cluster(&recv(&mut syns).await), format!("s{i}"));
         }
-        let counts = || a.stats().peer(dead).map(|p| (p.sent, p.queue_len, p.dropped));
-        eventually("8 sent, none queued, 14 dropped", || counts() == Some((8, 0, 14))).await;
+        let counts = || {
+            a.stats()
+                .peer(dead)
+                .map(|p| (p.sent, p.queue_len, p.dropped))
+        };
+        eventually("8 sent, none queued, 14 dropped", || {
+            counts() == Some((8, 0, 14))
+        })
+        .await;
         a.shutdown().await;
         b.shutdown().await;
     })
@@ -299,7 +313,12 @@ async fn filter_delay_delays() {
         };
         round_trip().await; // connections up
         n4.filters()
-            .add(FilterRule::delay(Some(Verb::Echo), None, Some(ip("127.0.71.5")), delay))
+            .add(FilterRule::delay(
+                Some(Verb::Echo),
+                None,
+                Some(ip("127.0.71.5")),
+                delay,
+            ))
             .expect("valid");
         assert!(round_trip().await >= delay);
         assert_eq!(n4.filters().counts().delayed, 1);
@@ -341,7 +360,11 @@ fn crc32c_of(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -362,7 +385,10 @@ async fn malformed_frames_close_only_their_connection() {
 
         // Half a frame, left open: must not hold up anyone else.
         let mut stalled = TcpStream::connect(to).await.expect("connect");
-        stalled.write_all(&[0, 0, 0, 100, 1, 0, 5]).await.expect("write");
+        stalled
+            .write_all(&[0, 0, 0, 100, 1, 0, 5])
+            .await
+            .expect("write");
 
         let valid = Frame {
             verb: Verb::Schema,
@@ -373,14 +399,21 @@ async fn malformed_frames_close_only_their_connection() {
         }
         .encode()
         .to_vec();
-        assert_eq!(reseal(valid.clone()), valid, "the test's CRC32C agrees with the codec");
+        assert_eq!(
+            reseal(valid.clone()),
+            valid,
+            "the test's CRC32C agrees with the codec"
+        );
         let mut bad_crc = valid.clone();
         let last = bad_crc.len() - 5;
         bad_crc[last] ^= 0x01;
         let mut garbage_body = vec![0, 0, 0, 40];
         garbage_body.extend((0..40u8).map(|i| i.wrapping_mul(37)));
         let cases: [(&str, Vec<u8>); 4] = [
-            ("http request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+            (
+                "http request",
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
             ("oversized length", vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3]),
             ("bad crc", bad_crc),
             ("garbage body", garbage_body),
@@ -388,14 +421,22 @@ async fn malformed_frames_close_only_their_connection() {
         for (name, bytes) in cases {
             let mut raw = TcpStream::connect(to).await.expect("connect");
             raw.write_all(&bytes).await.expect("write");
-            assert!(closed_by_server(&mut raw).await, "{name}: connection closed");
+            assert!(
+                closed_by_server(&mut raw).await,
+                "{name}: connection closed"
+            );
             let r = client
                 .send_and_receive(to, Verb::Echo, Bytes::from(name))
                 .await
                 .unwrap_or_else(|e| panic!("{name}: service still answers: {e}"));
             assert_eq!(r.payload, Bytes::from(name));
         }
-        assert!(MAX_FRAME_BYTES < 0xffff_ffff);
+        const {
+            assert!(
+                MAX_FRAME_BYTES < 0xffff_ffff,
+                "the oversized case is above the limit"
+            )
+        };
 
         // An unknown verb is skipped; the next frame on the connection arrives.
         let mut unknown = valid.clone();
@@ -428,7 +469,8 @@ async fn shutdown_flushes_then_stops() {
         let m = recv(&mut notices).await;
         assert_eq!(m.from, a.local_addr());
         assert!(matches!(
-            a.send_and_receive(b.local_addr(), Verb::Echo, Bytes::new()).await,
+            a.send_and_receive(b.local_addr(), Verb::Echo, Bytes::new())
+                .await,
             Err(NetError::Shutdown)
         ));
         assert!(a_echo.recv().await.is_none(), "channels close on shutdown");

@@ -39,7 +39,9 @@ pub enum NetError {
     #[error("internode frame of {len} bytes refused: must be between {min} and {max} bytes")]
     FrameTooLarge { len: u64, min: u64, max: u64 },
     /// The frame's CRC32C does not match its bytes.
-    #[error("internode frame checksum mismatch: frame says {expected:#010x}, bytes give {got:#010x}")]
+    #[error(
+        "internode frame checksum mismatch: frame says {expected:#010x}, bytes give {got:#010x}"
+    )]
     ChecksumMismatch { expected: u32, got: u32 },
     /// The peer speaks another version of the framing.
     #[error("unsupported internode protocol version {got} (this node speaks {supported})")]

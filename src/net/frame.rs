@@ -114,7 +114,9 @@ pub fn check_length(len: u32, max_frame_bytes: usize) -> Result<usize, NetError>
 /// `body.len()` must equal `len`.
 pub fn decode_body(len: u32, body: Bytes) -> Result<Frame, NetError> {
     let Some(crc_at) = body.len().checked_sub(CRC_BYTES) else {
-        return Err(NetError::Malformed("frame shorter than its checksum".into()));
+        return Err(NetError::Malformed(
+            "frame shorter than its checksum".into(),
+        ));
     };
     let (covered, trailer) = body.split_at(crc_at);
     let mut expected_bytes = [0u8; CRC_BYTES];
@@ -134,7 +136,9 @@ pub fn decode_body(len: u32, body: Bytes) -> Result<Frame, NetError> {
     }
     let flags = r.u8("flags")?;
     if flags & !FLAG_RESPONSE != 0 {
-        return Err(NetError::Malformed(format!("unknown flag bits {flags:#04x}")));
+        return Err(NetError::Malformed(format!(
+            "unknown flag bits {flags:#04x}"
+        )));
     }
     let verb_id = r.u8("verb")?;
     let id = r.u64("request id")?;

@@ -479,7 +479,12 @@ impl Inner {
             return;
         }
         let peer = self.peer(to);
-        if msg.payload.len() > self.config.max_frame_bytes.saturating_sub(frame::FRAME_OVERHEAD_MAX_BYTES) {
+        if msg.payload.len()
+            > self
+                .config
+                .max_frame_bytes
+                .saturating_sub(frame::FRAME_OVERHEAD_MAX_BYTES)
+        {
             warn!(peer = %to, verb = %msg.verb, bytes = msg.payload.len(), "message above the maximum frame size dropped");
             peer.count_drop(msg.verb);
             return;
@@ -527,9 +532,7 @@ impl Inner {
             payload: frame.payload,
             is_response: frame.is_response,
         };
-        let action = self
-            .filters
-            .check(msg.verb, msg.from.ip(), self.local.ip());
+        let action = self.filters.check(msg.verb, msg.from.ip(), self.local.ip());
         if action.is_some() {
             if let Some(p) = &peer {
                 p.filtered.fetch_add(1, Ordering::Relaxed);
@@ -568,7 +571,9 @@ impl Inner {
                     // The requester may have just given up; nothing to do then.
                     let _ = tx.send(msg);
                 }
-                None => debug!(from = %msg.from, verb = %msg.verb, id = msg.id, "response after its request timed out"),
+                None => {
+                    debug!(from = %msg.from, verb = %msg.verb, id = msg.id, "response after its request timed out")
+                }
             }
             return;
         }
@@ -794,7 +799,8 @@ async fn drive_connection(
             }
             return Err(e);
         }
-        peer.sent.fetch_add(in_flight.len() as u64, Ordering::Relaxed);
+        peer.sent
+            .fetch_add(in_flight.len() as u64, Ordering::Relaxed);
         in_flight.clear();
     }
 }
@@ -817,7 +823,8 @@ async fn finish(
                 break;
             }
             wr.write_all_buf(&mut buf).await?;
-            peer.sent.fetch_add(in_flight.len() as u64, Ordering::Relaxed);
+            peer.sent
+                .fetch_add(in_flight.len() as u64, Ordering::Relaxed);
             in_flight.clear();
         }
         wr.shutdown().await

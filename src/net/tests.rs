@@ -69,7 +69,10 @@ fn frame_round_trip_and_layout() {
         payload: Bytes::new(),
         ..f
     };
-    assert_eq!(frame::decode(&v6.encode(), MAX_FRAME_BYTES).expect("decodes"), v6);
+    assert_eq!(
+        frame::decode(&v6.encode(), MAX_FRAME_BYTES).expect("decodes"),
+        v6
+    );
 }
 
 // Checks each decoding failure gives its own error with evidence: bad CRC,
@@ -88,7 +91,16 @@ fn frame_decode_errors() {
 
     let huge = [0xff, 0xff, 0xff, 0xff, 1, 0, 5];
     let err = frame::decode(&huge, MAX_FRAME_BYTES).expect_err("oversized");
-    assert!(matches!(err, NetError::FrameTooLarge { len: 0xffff_ffff, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            NetError::FrameTooLarge {
+                len: 0xffff_ffff,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("refused"));
     assert!(matches!(
         frame::decode(&[0, 0, 0, 1, 0], MAX_FRAME_BYTES),
@@ -184,10 +196,19 @@ fn filter_matching_first_rule_wins() {
     let filters = MessageFilters::new();
     assert_eq!(filters.check(Verb::Echo, n1, n2), None);
     filters
-        .add(FilterRule::drop(Some(Verb::GossipDigestSyn), Some(n1), None))
+        .add(FilterRule::drop(
+            Some(Verb::GossipDigestSyn),
+            Some(n1),
+            None,
+        ))
         .expect("valid");
     filters
-        .add(FilterRule::delay(None, None, Some(n2), Duration::from_millis(5)))
+        .add(FilterRule::delay(
+            None,
+            None,
+            Some(n2),
+            Duration::from_millis(5),
+        ))
         .expect("valid");
     assert_eq!(
         filters.check(Verb::GossipDigestSyn, n1, n2),
