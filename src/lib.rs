@@ -10,6 +10,7 @@ pub mod config;
 pub mod dht;
 pub mod error;
 pub mod locator;
+pub mod net;
 pub mod node;
 pub mod query;
 pub mod schema;
