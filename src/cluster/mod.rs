@@ -27,26 +27,19 @@ pub use view::{ClusterView, EndpointStateKind, EndpointView, Liveness, LocalOnly
 
 use crate::clock::MonotonicClock;
 use crate::config::NodeConfig;
-use crate::net::gossip_serializers::{decode_gossip, encode_gossip};
+use crate::net::{decode_gossip, encode_gossip, gossip_verb};
 use crate::net::{MessagingService, NetConfig, Verb};
 use crate::node::{load_bytes, Identity, NodeError};
 use crate::schema::SchemaManager;
 use gossip_service::{host_id_in, GossipTransport, LocalSources, SHADOW_ROUND_WAIT};
 
-/// The gossip verbs and the messages they carry.
+/// The gossip verbs.
 const GOSSIP_VERBS: [Verb; 3] = [
     Verb::GossipDigestSyn,
     Verb::GossipDigestAck,
     Verb::GossipDigestAck2,
 ];
 
-fn verb_of(message: &GossipMessage) -> Verb {
-    match message {
-        GossipMessage::Syn(_) => Verb::GossipDigestSyn,
-        GossipMessage::Ack(_) => Verb::GossipDigestAck,
-        GossipMessage::Ack2(_) => Verb::GossipDigestAck2,
-    }
-}
 
 /// Gossip over internode messaging.
 struct NetGossipTransport {
@@ -56,7 +49,7 @@ struct NetGossipTransport {
 impl GossipTransport for NetGossipTransport {
     fn send(&self, to: SocketAddr, message: GossipMessage) {
         self.net
-            .send_one_way(to, verb_of(&message), encode_gossip(&message));
+            .send_one_way(to, gossip_verb(&message), encode_gossip(&message));
     }
 }
 
