@@ -323,8 +323,6 @@ pub struct Node {
     schema: Arc<SchemaManager>,
     processor: Arc<QueryProcessor>,
     local: Arc<LocalInfo>,
-    /// The native transport until `drain` or shutdown takes it.
-    transport: Arc<tokio::sync::Mutex<Option<Server>>>,
     native_addr: SocketAddr,
     admin: AdminServer,
     admin_ctx: Arc<AdminContext>,
@@ -412,6 +410,7 @@ impl Node {
             }),
         });
         let native_addr = transport.local_addr();
+        // The native transport until `drain` or shutdown takes it.
         let transport = Arc::new(tokio::sync::Mutex::new(Some(transport)));
         let admin_ctx = Arc::new(AdminContext {
             storage: storage.clone(),
@@ -454,7 +453,6 @@ impl Node {
             schema,
             processor,
             local,
-            transport,
             native_addr,
             admin,
             admin_ctx,

@@ -14,7 +14,7 @@ fn server_starts_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("node1");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sibyl"))
-        .args(["server", "--data-dir"])
+        .args(["server", "--admin-port", "0", "--data-dir"])
         .arg(&data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -32,6 +32,7 @@ const WAIT: Duration = Duration::from_secs(10);
 async fn start_node(dir: &std::path::Path) -> Node {
     let mut c = NodeConfig::with_data_dir(dir);
     c.native_transport_port = 0;
+    c.admin_port = 0;
     Node::start(c).await.expect("node starts")
 }
 

@@ -33,6 +33,7 @@ const TEST_LIMIT: Duration = Duration::from_secs(240);
 async fn start_node(dir: &std::path::Path) -> Node {
     let mut c = NodeConfig::with_data_dir(dir);
     c.native_transport_port = 0;
+    c.admin_port = 0;
     Node::start(c).await.expect("node starts")
 }
 
