@@ -170,31 +170,95 @@ impl MetricsSource for StorageMetrics {
             let s = table.stats();
             use MetricKind::*;
             let gauges: [(&str, &str, f64); 6] = [
-                ("sibyl_table_memtable_bytes", "Bytes held by the table's current memtable.", s.memtable_bytes as f64),
-                ("sibyl_table_memtable_data_bytes", "Bytes of cell data in the current memtable.", s.memtable_data_bytes as f64),
-                ("sibyl_table_sstables", "Live sstables of the table.", s.sstable_count as f64),
-                ("sibyl_table_live_disk_bytes", "Bytes on disk of the table's live sstables.", s.space_used_live as f64),
-                ("sibyl_table_partitions_estimate", "Estimated partitions (sstables plus memtable).", s.partitions_estimate as f64),
-                ("sibyl_table_pending_flushes", "Memtables switched out and not yet flushed.", s.pending_flushes as f64),
+                (
+                    "sibyl_table_memtable_bytes",
+                    "Bytes held by the table's current memtable.",
+                    s.memtable_bytes as f64,
+                ),
+                (
+                    "sibyl_table_memtable_data_bytes",
+                    "Bytes of cell data in the current memtable.",
+                    s.memtable_data_bytes as f64,
+                ),
+                (
+                    "sibyl_table_sstables",
+                    "Live sstables of the table.",
+                    s.sstable_count as f64,
+                ),
+                (
+                    "sibyl_table_live_disk_bytes",
+                    "Bytes on disk of the table's live sstables.",
+                    s.space_used_live as f64,
+                ),
+                (
+                    "sibyl_table_partitions_estimate",
+                    "Estimated partitions (sstables plus memtable).",
+                    s.partitions_estimate as f64,
+                ),
+                (
+                    "sibyl_table_pending_flushes",
+                    "Memtables switched out and not yet flushed.",
+                    s.pending_flushes as f64,
+                ),
             ];
             for (n, h, v) in gauges {
                 out.sample(n, h, Gauge, &l, v);
             }
             let counters: [(&str, &str, f64); 6] = [
-                ("sibyl_table_reads_total", "Local reads served by the table.", s.read_count as f64),
-                ("sibyl_table_writes_total", "Local writes applied to the table.", s.write_count as f64),
-                ("sibyl_table_bloom_filter_false_positives_total", "Bloom filter hits that found no partition.", s.bloom_false_positives as f64),
-                ("sibyl_table_tombstones_scanned_total", "Tombstones read while answering queries.", s.tombstones_scanned as f64),
-                ("sibyl_table_compactions_total", "Compactions completed on the table.", s.compactions_completed as f64),
-                ("sibyl_table_blocks_read_total", "Sstable blocks read.", s.blocks_read as f64),
+                (
+                    "sibyl_table_reads_total",
+                    "Local reads served by the table.",
+                    s.read_count as f64,
+                ),
+                (
+                    "sibyl_table_writes_total",
+                    "Local writes applied to the table.",
+                    s.write_count as f64,
+                ),
+                (
+                    "sibyl_table_bloom_filter_false_positives_total",
+                    "Bloom filter hits that found no partition.",
+                    s.bloom_false_positives as f64,
+                ),
+                (
+                    "sibyl_table_tombstones_scanned_total",
+                    "Tombstones read while answering queries.",
+                    s.tombstones_scanned as f64,
+                ),
+                (
+                    "sibyl_table_compactions_total",
+                    "Compactions completed on the table.",
+                    s.compactions_completed as f64,
+                ),
+                (
+                    "sibyl_table_blocks_read_total",
+                    "Sstable blocks read.",
+                    s.blocks_read as f64,
+                ),
             ];
             for (n, h, v) in counters {
                 out.sample(n, h, Counter, &l, v);
             }
-            out.sample("sibyl_table_unreadable_sstables", "Sstables that failed to open and were set aside.", Gauge, &l, s.unreadable_sstables as f64);
+            out.sample(
+                "sibyl_table_unreadable_sstables",
+                "Sstables that failed to open and were set aside.",
+                Gauge,
+                &l,
+                s.unreadable_sstables as f64,
+            );
             for (op, count, p50, p99) in [
-                ("read", s.read_count, s.read_latency_p50_us, s.read_latency_p99_us),
-                ("write", s.write_count, s.write_latency_p50_us, s.write_latency_p99_us),
+                (
+                    "read",
+                    s.read_count,
+                    s.read_latency_p50_us,
+                    s.read_latency_p99_us,
+                ),
+                (
+                    "write",
+                    s.write_count,
+                    s.write_latency_p50_us,
+                    s.write_latency_p99_us,
+                ),
             ] {
                 let name = format!("sibyl_table_{op}_latency_seconds");
                 let help = format!("Local {op} latency (bucket upper edges, within 25%).");
@@ -209,16 +273,58 @@ impl MetricsSource for StorageMetrics {
                 active_bytes += bytes;
             }
         }
-        out.sample("sibyl_compactions_active", "Compactions running now.", MetricKind::Gauge, &[], active as f64);
-        out.sample("sibyl_compaction_input_bytes", "Bytes of the sstables being compacted now.", MetricKind::Gauge, &[], active_bytes as f64);
+        out.sample(
+            "sibyl_compactions_active",
+            "Compactions running now.",
+            MetricKind::Gauge,
+            &[],
+            active as f64,
+        );
+        out.sample(
+            "sibyl_compaction_input_bytes",
+            "Bytes of the sstables being compacted now.",
+            MetricKind::Gauge,
+            &[],
+            active_bytes as f64,
+        );
         let c = self.storage.commitlog_stats();
         let cl: [(&str, &str, MetricKind, f64); 6] = [
-            ("sibyl_commitlog_appends_total", "Records appended to the commitlog.", MetricKind::Counter, c.appends as f64),
-            ("sibyl_commitlog_payload_bytes_total", "Payload bytes appended to the commitlog.", MetricKind::Counter, c.payload_bytes as f64),
-            ("sibyl_commitlog_fsyncs_total", "Commitlog sync rounds that synced data.", MetricKind::Counter, c.fsyncs as f64),
-            ("sibyl_commitlog_synced_appends_total", "Appends whose acknowledgement waited for a sync.", MetricKind::Counter, c.synced_appends as f64),
-            ("sibyl_commitlog_segments", "Commitlog segment files kept.", MetricKind::Gauge, c.segments as f64),
-            ("sibyl_commitlog_segment_bytes", "Bytes of the commitlog segment files.", MetricKind::Gauge, c.segment_bytes as f64),
+            (
+                "sibyl_commitlog_appends_total",
+                "Records appended to the commitlog.",
+                MetricKind::Counter,
+                c.appends as f64,
+            ),
+            (
+                "sibyl_commitlog_payload_bytes_total",
+                "Payload bytes appended to the commitlog.",
+                MetricKind::Counter,
+                c.payload_bytes as f64,
+            ),
+            (
+                "sibyl_commitlog_fsyncs_total",
+                "Commitlog sync rounds that synced data.",
+                MetricKind::Counter,
+                c.fsyncs as f64,
+            ),
+            (
+                "sibyl_commitlog_synced_appends_total",
+                "Appends whose acknowledgement waited for a sync.",
+                MetricKind::Counter,
+                c.synced_appends as f64,
+            ),
+            (
+                "sibyl_commitlog_segments",
+                "Commitlog segment files kept.",
+                MetricKind::Gauge,
+                c.segments as f64,
+            ),
+            (
+                "sibyl_commitlog_segment_bytes",
+                "Bytes of the commitlog segment files.",
+                MetricKind::Gauge,
+                c.segment_bytes as f64,
+            ),
         ];
         for (n, h, k, v) in cl {
             out.sample(n, h, k, &[], v);
@@ -242,7 +348,13 @@ impl MetricsSource for ClusterMetrics {
             } else {
                 MetricKind::Untyped
             };
-            out.sample(&name, "Gossip counter from the cluster view.", kind, &[], value);
+            out.sample(
+                &name,
+                "Gossip counter from the cluster view.",
+                kind,
+                &[],
+                value,
+            );
         }
         for ep in self.cluster.endpoints() {
             let addr = ep.endpoint.to_string();
@@ -251,13 +363,35 @@ impl MetricsSource for ClusterMetrics {
                 ("datacenter", ep.datacenter.as_str()),
                 ("rack", ep.rack.as_str()),
             ];
-            let up = if ep.liveness == Liveness::Up { 1.0 } else { 0.0 };
-            out.sample("sibyl_endpoint_up", "1 if this node judges the endpoint up.", MetricKind::Gauge, &l, up);
+            let up = if ep.liveness == Liveness::Up {
+                1.0
+            } else {
+                0.0
+            };
+            out.sample(
+                "sibyl_endpoint_up",
+                "1 if this node judges the endpoint up.",
+                MetricKind::Gauge,
+                &l,
+                up,
+            );
             if let Some(phi) = ep.phi {
-                out.sample("sibyl_endpoint_phi", "The failure detector's phi for the endpoint.", MetricKind::Gauge, &l, phi);
+                out.sample(
+                    "sibyl_endpoint_phi",
+                    "The failure detector's phi for the endpoint.",
+                    MetricKind::Gauge,
+                    &l,
+                    phi,
+                );
             }
             if let Some(load) = ep.load_bytes {
-                out.sample("sibyl_endpoint_load_bytes", "Bytes on disk the endpoint announced (LOAD).", MetricKind::Gauge, &l, load);
+                out.sample(
+                    "sibyl_endpoint_load_bytes",
+                    "Bytes on disk the endpoint announced (LOAD).",
+                    MetricKind::Gauge,
+                    &l,
+                    load,
+                );
             }
         }
     }
@@ -271,9 +405,21 @@ mod tests {
     fn families_are_declared_once_and_labels_escaped() {
         // Checks HELP/TYPE appear once per family and label values are escaped.
         let mut w = MetricsWriter::new();
-        w.sample("a_total", "help", MetricKind::Counter, &[("k", "x\"y")], 1.0);
+        w.sample(
+            "a_total",
+            "help",
+            MetricKind::Counter,
+            &[("k", "x\"y")],
+            1.0,
+        );
         w.sample("a_total", "help", MetricKind::Counter, &[("k", "z")], 2.5);
-        w.sample("lat", "h", MetricKind::Summary, &[("quantile", "0.5")], 0.001);
+        w.sample(
+            "lat",
+            "h",
+            MetricKind::Summary,
+            &[("quantile", "0.5")],
+            0.001,
+        );
         w.sample("lat_count", "h", MetricKind::Summary, &[], 3.0);
         w.sample("9bad-name", "h", MetricKind::Gauge, &[], f64::NAN);
         let text = w.finish();

@@ -198,7 +198,11 @@ impl AdminServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Arc<AdminContext>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<AdminContext>,
+    mut stop: watch::Receiver<bool>,
+) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {

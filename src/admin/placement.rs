@@ -54,9 +54,14 @@ pub fn strategy_of(replication: &Replication) -> Result<Option<ReplicationStrate
     let short = class.rsplit('.').next().unwrap_or(class);
     // "3" or Cassandra's transient form "3/1": the leading number is the full count.
     let rf = |v: &str| -> Result<usize, AdminError> {
-        v.split('/').next().unwrap_or(v).trim().parse().map_err(|_| {
-            AdminError::BadRequest(format!("replication factor {v:?} is not a number"))
-        })
+        v.split('/')
+            .next()
+            .unwrap_or(v)
+            .trim()
+            .parse()
+            .map_err(|_| {
+                AdminError::BadRequest(format!("replication factor {v:?} is not a number"))
+            })
     };
     match short {
         "LocalStrategy" => Ok(None),
@@ -74,7 +79,9 @@ pub fn strategy_of(replication: &Replication) -> Result<Option<ReplicationStrate
                     datacenters.insert(k.clone(), rf(v)?);
                 }
             }
-            Ok(Some(ReplicationStrategy::NetworkTopologyStrategy { datacenters }))
+            Ok(Some(ReplicationStrategy::NetworkTopologyStrategy {
+                datacenters,
+            }))
         }
         other => Err(AdminError::BadRequest(format!(
             "replication class {other} is not supported"
@@ -117,12 +124,23 @@ pub fn effective_ownership(
     owned
 }
 
-/// Ownership for `status`/`ring`: (per endpoint, effective?, note).
+/// Ownership for `status`/`ring`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ownership {
+    /// Each endpoint's fraction (effective: counting every replica).
+    pub fractions: BTreeMap<Endpoint, f64>,
+    /// False when no keyspace gives a meaningful effective ownership.
+    pub effective: bool,
+    /// Cassandra's note explaining why ownership is not effective.
+    pub note: Option<String>,
+}
+
+/// Ownership for `status`/`ring` (see the module essay for which strategy).
 pub fn ownership_for(
     schema: &SchemaManager,
     endpoints: &[EndpointView],
     keyspace: Option<&str>,
-) -> Result<(BTreeMap<Endpoint, f64>, bool, Option<String>), AdminError> {
+) -> Result<Ownership, AdminError> {
     let (tm, topology) = ring_of(endpoints);
     let strategy = match keyspace {
         Some(ks) => keyspace_strategy(schema, ks)?,
@@ -149,18 +167,22 @@ pub fn ownership_for(
                     match strategy_of(&first.replication)? {
                         Some(s) if same => s,
                         _ => {
-                            return Ok((
-                                ownership(&tm),
-                                false,
-                                Some(NOTE_DIFFERENT_SETTINGS.to_string()),
-                            ))
+                            return Ok(Ownership {
+                                fractions: ownership(&tm),
+                                effective: false,
+                                note: Some(NOTE_DIFFERENT_SETTINGS.to_string()),
+                            })
                         }
                     }
                 }
             }
         }
     };
-    Ok((effective_ownership(&strategy, &tm, &topology), true, None))
+    Ok(Ownership {
+        fractions: effective_ownership(&strategy, &tm, &topology),
+        effective: true,
+        note: None,
+    })
 }
 
 /// Each range `(left, right]` of the ring with its replicas, in token order.

@@ -68,14 +68,15 @@ async fn route(ctx: &Arc<AdminContext>, req: &Request) -> Result<Response> {
             "{m} is not allowed on {}",
             req.path
         ))),
-        _ => Err(AdminError::NotFound(format!("no such endpoint: {m} {}", req.path))),
+        _ => Err(AdminError::NotFound(format!(
+            "no such endpoint: {m} {}",
+            req.path
+        ))),
     }
 }
 
 /// Runs blocking work on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AdminError::Internal(format!("admin task failed: {e}")))?
@@ -149,8 +150,7 @@ fn debug_filters(ctx: &Arc<AdminContext>, req: &Request) -> Result<Response> {
     let filters = ctx.debug_filters.read().ok().and_then(|f| f.clone());
     let Some(filters) = filters else {
         return Err(AdminError::Unavailable(
-            "message filters are not available: the messaging layer has not installed them"
-                .into(),
+            "message filters are not available: the messaging layer has not installed them".into(),
         ));
     };
     match req.method.as_str() {
@@ -212,15 +212,15 @@ fn endpoint_json(ep: &EndpointView, owns: Option<f64>) -> Value {
 
 fn status(ctx: &Arc<AdminContext>, keyspace: Option<&str>) -> Result<Response> {
     let endpoints = ctx.cluster.endpoints();
-    let (owns, effective, note) = placement::ownership_for(&ctx.schema, &endpoints, keyspace)?;
+    let o = placement::ownership_for(&ctx.schema, &endpoints, keyspace)?;
     let list: Vec<Value> = endpoints
         .iter()
-        .map(|ep| endpoint_json(ep, owns.get(&ep.endpoint).copied()))
+        .map(|ep| endpoint_json(ep, o.fractions.get(&ep.endpoint).copied()))
         .collect();
     Ok(Response::json(&json!({
         "keyspace": keyspace,
-        "effective_ownership": effective,
-        "note": note,
+        "effective_ownership": o.effective,
+        "note": o.note,
         "endpoints": list,
     })))
 }
@@ -283,7 +283,9 @@ fn describe_ring(ctx: &Arc<AdminContext>, ks: &str) -> Result<Response> {
 
 fn table_meta(ctx: &AdminContext, ks: &str, table: &str) -> Result<Arc<TableMetadata>> {
     if ctx.schema.keyspace(ks).is_none() {
-        return Err(AdminError::NotFound(format!("Keyspace {ks} does not exist")));
+        return Err(AdminError::NotFound(format!(
+            "Keyspace {ks} does not exist"
+        )));
     }
     ctx.schema
         .table(ks, table)
@@ -329,9 +331,14 @@ fn derived_states(ep: &EndpointView) -> Vec<(String, i32, String)> {
         EndpointStateKind::Moving => "MOVING",
     };
     let first_token = ep.tokens.first().map(i64::to_string).unwrap_or_default();
-    s.push(("STATUS_WITH_PORT".to_string(), 0, format!("{status},{first_token}")));
+    s.push((
+        "STATUS_WITH_PORT".to_string(),
+        0,
+        format!("{status},{first_token}"),
+    ));
     if let Some(l) = ep.load_bytes {
-        s.push(("LOAD".into(), 0, format!("{l:.1}")));
+        // `+ 0.0` turns the -0.0 an empty f64 sum yields into 0.0.
+        s.push(("LOAD".into(), 0, format!("{:.1}", l + 0.0)));
     }
     if let Some(v) = &ep.schema_version {
         s.push(("SCHEMA".into(), 0, v.clone()));
@@ -397,11 +404,24 @@ fn describe_cluster(ctx: &Arc<AdminContext>) -> Response {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for ep in &endpoints {
         let addr = ep.endpoint.ip().to_string();
-        let version = ep.schema_version.clone().unwrap_or_else(|| "UNREACHABLE".into());
-        let version = if ep.liveness == Liveness::Down { "UNREACHABLE".into() } else { version };
-        schema_versions.entry(version).or_default().push(addr.clone());
+        let version = ep
+            .schema_version
+            .clone()
+            .unwrap_or_else(|| "UNREACHABLE".into());
+        let version = if ep.liveness == Liveness::Down {
+            "UNREACHABLE".into()
+        } else {
+            version
+        };
+        schema_versions
+            .entry(version)
+            .or_default()
+            .push(addr.clone());
         if let Some(r) = &ep.release_version {
-            releases.entry(r.clone()).or_default().push(ep.endpoint.to_string());
+            releases
+                .entry(r.clone())
+                .or_default()
+                .push(ep.endpoint.to_string());
         }
         let dc = dcs.entry(ep.datacenter.clone()).or_default();
         dc.0 += 1;
@@ -640,7 +660,9 @@ async fn take_snapshot(ctx: &Arc<AdminContext>, req: &Request) -> Result<Respons
             .to_string(),
     };
     if tag.contains(['/', '\\']) || tag.starts_with('.') {
-        return Err(AdminError::BadRequest(format!("invalid snapshot name {tag:?}")));
+        return Err(AdminError::BadRequest(format!(
+            "invalid snapshot name {tag:?}"
+        )));
     }
     let storage = ctx.storage.clone();
     let tag2 = tag.clone();
@@ -650,8 +672,13 @@ async fn take_snapshot(ctx: &Arc<AdminContext>, req: &Request) -> Result<Respons
             .filter_map(|t| storage.table(t.storage_id()).ok().map(|s| (t.clone(), s)))
             .collect();
         // Cassandra refuses a tag already used, before taking anything.
-        if stores.iter().any(|(_, s)| s.dir().join(SNAPSHOTS_DIR).join(&tag2).exists()) {
-            return Err(AdminError::BadRequest(format!("Snapshot {tag2} already exists.")));
+        if stores
+            .iter()
+            .any(|(_, s)| s.dir().join(SNAPSHOTS_DIR).join(&tag2).exists())
+        {
+            return Err(AdminError::BadRequest(format!(
+                "Snapshot {tag2} already exists."
+            )));
         }
         let mut taken = Vec::new();
         for (t, s) in stores {
@@ -712,7 +739,10 @@ async fn list_snapshots(ctx: &Arc<AdminContext>) -> Result<Response> {
 
 async fn clear_snapshots(ctx: &Arc<AdminContext>, req: &Request) -> Result<Response> {
     let all = req.param("all") == Some("true");
-    let tag = req.param("tag").filter(|t| !t.is_empty()).map(str::to_string);
+    let tag = req
+        .param("tag")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
     if tag.is_none() && !all {
         return Err(AdminError::BadRequest(
             "Specify snapshot name or --all".into(),
@@ -726,7 +756,9 @@ async fn clear_snapshots(ctx: &Arc<AdminContext>, req: &Request) -> Result<Respo
     let keyspaces = req.list_param("keyspaces");
     for ks in &keyspaces {
         if ctx.schema.keyspace(ks).is_none() {
-            return Err(AdminError::NotFound(format!("Keyspace [{ks}] does not exist.")));
+            return Err(AdminError::NotFound(format!(
+                "Keyspace [{ks}] does not exist."
+            )));
         }
     }
     let ctx = ctx.clone();

@@ -241,8 +241,11 @@ impl Client<'_> {
                 })
             }
         };
-        let io = |e: std::io::Error| NodetoolError::Server(format!("talking to {}: {e}", self.target()));
-        stream.set_read_timeout(Some(RESPONSE_TIMEOUT)).map_err(io)?;
+        let io =
+            |e: std::io::Error| NodetoolError::Server(format!("talking to {}: {e}", self.target()));
+        stream
+            .set_read_timeout(Some(RESPONSE_TIMEOUT))
+            .map_err(io)?;
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\nUser-Agent: sibyl-nodetool\r\n\r\n",
             self.target()
@@ -260,7 +263,9 @@ impl Client<'_> {
         }
         let (status, body) = parse_response(&raw)?;
         let value: Value = serde_json::from_slice(body).map_err(|e| {
-            NodetoolError::Server(format!("the node answered {status} with a body that is not JSON: {e}"))
+            NodetoolError::Server(format!(
+                "the node answered {status} with a body that is not JSON: {e}"
+            ))
         })?;
         if status != 200 {
             let msg = value
@@ -280,9 +285,15 @@ fn parse_response(raw: &[u8]) -> Result<(u16, &[u8]), NodetoolError> {
     let head_len = match resp.parse(raw) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return Err(NodetoolError::Server("the node closed the connection mid-answer".into()))
+            return Err(NodetoolError::Server(
+                "the node closed the connection mid-answer".into(),
+            ))
         }
-        Err(e) => return Err(NodetoolError::Server(format!("a malformed HTTP answer: {e}"))),
+        Err(e) => {
+            return Err(NodetoolError::Server(format!(
+                "a malformed HTTP answer: {e}"
+            )))
+        }
     };
     let status = resp.code.unwrap_or(0);
     let body = raw.get(head_len..).unwrap_or_default();
@@ -290,7 +301,13 @@ fn parse_response(raw: &[u8]) -> Result<(u16, &[u8]), NodetoolError> {
         .headers
         .iter()
         .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<usize>().ok());
+        .and_then(|h| {
+            std::str::from_utf8(h.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        });
     let body = match len {
         Some(n) => body.get(..n).ok_or_else(|| {
             NodetoolError::Server("the node closed the connection mid-answer".into())
@@ -328,19 +345,32 @@ fn execute(args: &NodetoolArgs) -> Result<String, NodetoolError> {
     use NodetoolCommand as C;
     match &args.command {
         C::Status { keyspace } => {
-            let v = c.request("GET", &format!("/api/v1/status{}", query(&[("keyspace", keyspace.clone())])))?;
+            let v = c.request(
+                "GET",
+                &format!("/api/v1/status{}", query(&[("keyspace", keyspace.clone())])),
+            )?;
             Ok(format_status(&parse_status(&v)?))
         }
         C::Ring { keyspace } => {
-            let v = c.request("GET", &format!("/api/v1/ring{}", query(&[("keyspace", keyspace.clone())])))?;
+            let v = c.request(
+                "GET",
+                &format!("/api/v1/ring{}", query(&[("keyspace", keyspace.clone())])),
+            )?;
             Ok(format_ring(&parse_status(&v)?))
         }
         C::Info { tokens } => Ok(format_info(&c.request("GET", "/api/v1/info")?, *tokens)),
         C::Describering { keyspace } => {
-            let v = c.request("GET", &format!("/api/v1/describering/{}", percent_encode(keyspace)))?;
+            let v = c.request(
+                "GET",
+                &format!("/api/v1/describering/{}", percent_encode(keyspace)),
+            )?;
             Ok(format_describe_ring(&v))
         }
-        C::Getendpoints { keyspace, table, key } => {
+        C::Getendpoints {
+            keyspace,
+            table,
+            key,
+        } => {
             let v = c.request(
                 "GET",
                 &format!(
@@ -357,12 +387,21 @@ fn execute(args: &NodetoolArgs) -> Result<String, NodetoolError> {
             Ok(out)
         }
         C::Gossipinfo => Ok(format_gossip_info(&c.request("GET", "/api/v1/gossipinfo")?)),
-        C::Describecluster => Ok(format_describe_cluster(&c.request("GET", "/api/v1/describecluster")?)),
+        C::Describecluster => Ok(format_describe_cluster(
+            &c.request("GET", "/api/v1/describecluster")?,
+        )),
         C::Flush { keyspace, tables } | C::Compact { keyspace, tables } => {
-            let op = if matches!(args.command, C::Flush { .. }) { "flush" } else { "compact" };
+            let op = if matches!(args.command, C::Flush { .. }) {
+                "flush"
+            } else {
+                "compact"
+            };
             c.request(
                 "POST",
-                &format!("/api/v1/{op}{}", query(&[("keyspace", keyspace.clone()), ("tables", list(tables))])),
+                &format!(
+                    "/api/v1/{op}{}",
+                    query(&[("keyspace", keyspace.clone()), ("tables", list(tables))])
+                ),
             )?;
             Ok(String::new())
         }
@@ -377,7 +416,10 @@ fn execute(args: &NodetoolArgs) -> Result<String, NodetoolError> {
         C::Snapshot { tag, keyspaces } => {
             let v = c.request(
                 "POST",
-                &format!("/api/v1/snapshots{}", query(&[("tag", tag.clone()), ("keyspaces", list(keyspaces))])),
+                &format!(
+                    "/api/v1/snapshots{}",
+                    query(&[("tag", tag.clone()), ("keyspaces", list(keyspaces))])
+                ),
             )?;
             let tag = v.get("tag").and_then(Value::as_str).unwrap_or_default();
             Ok(format!(
@@ -385,13 +427,23 @@ fn execute(args: &NodetoolArgs) -> Result<String, NodetoolError> {
                 keyspace_list(keyspaces)
             ))
         }
-        C::Listsnapshots => Ok(format_list_snapshots(&c.request("GET", "/api/v1/snapshots")?)),
-        C::Clearsnapshot { tag, all, keyspaces } => {
+        C::Listsnapshots => Ok(format_list_snapshots(
+            &c.request("GET", "/api/v1/snapshots")?,
+        )),
+        C::Clearsnapshot {
+            tag,
+            all,
+            keyspaces,
+        } => {
             if tag.is_none() && !all {
-                return Err(NodetoolError::Usage("Specify snapshot name or --all".into()));
+                return Err(NodetoolError::Usage(
+                    "Specify snapshot name or --all".into(),
+                ));
             }
             if tag.is_some() && *all {
-                return Err(NodetoolError::Usage("Specify only one of snapshot name or --all".into()));
+                return Err(NodetoolError::Usage(
+                    "Specify only one of snapshot name or --all".into(),
+                ));
             }
             c.request(
                 "DELETE",
@@ -421,7 +473,9 @@ fn execute(args: &NodetoolArgs) -> Result<String, NodetoolError> {
             let v = c.request("GET", "/api/v1/version")?;
             Ok(format!(
                 "ReleaseVersion: {}\n",
-                v.get("release_version").and_then(Value::as_str).unwrap_or("?")
+                v.get("release_version")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
             ))
         }
     }
@@ -436,7 +490,9 @@ fn keyspace_list(keyspaces: &[String]) -> String {
 }
 
 fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -578,18 +634,40 @@ pub fn format_status(data: &StatusData) -> String {
     let total_tokens: usize = data.endpoints.iter().map(|e| e.tokens.len()).sum();
     // Cassandra's test: fewer datacenters than tokens means vnodes.
     let token_per_node = dcs.len() >= total_tokens;
-    let owns_header = if data.effective_ownership { "Owns (effective)" } else { "Owns" };
+    let owns_header = if data.effective_ownership {
+        "Owns (effective)"
+    } else {
+        "Owns"
+    };
     let mut tables = Vec::new();
     for rows in dcs.values() {
         let mut t: Vec<Vec<String>> = Vec::new();
         let header: &[&str] = if token_per_node {
-            &["--", "Address", "Load", owns_header, "Host ID", "Token", "Rack"]
+            &[
+                "--",
+                "Address",
+                "Load",
+                owns_header,
+                "Host ID",
+                "Token",
+                "Rack",
+            ]
         } else {
-            &["--", "Address", "Load", "Tokens", owns_header, "Host ID", "Rack"]
+            &[
+                "--",
+                "Address",
+                "Load",
+                "Tokens",
+                owns_header,
+                "Host ID",
+                "Rack",
+            ]
         };
         t.push(header.iter().map(|h| h.to_string()).collect());
         for e in rows {
-            let load = e.load_bytes.map_or_else(|| "?".to_string(), stringify_file_size);
+            let load = e
+                .load_bytes
+                .map_or_else(|| "?".to_string(), stringify_file_size);
             let owns = match e.owns {
                 Some(o) if data.effective_ownership => percent(o, 1),
                 _ => "?".into(),
@@ -598,9 +676,25 @@ pub fn format_status(data: &StatusData) -> String {
             let ss = format!("{}{}", status_letter(e), state_letter(e));
             if token_per_node {
                 let token = e.tokens.first().cloned().unwrap_or_default();
-                t.push(vec![ss, e.address.clone(), load, owns, host, token, e.rack.clone()]);
+                t.push(vec![
+                    ss,
+                    e.address.clone(),
+                    load,
+                    owns,
+                    host,
+                    token,
+                    e.rack.clone(),
+                ]);
             } else {
-                t.push(vec![ss, e.address.clone(), load, e.tokens.len().to_string(), owns, host, e.rack.clone()]);
+                t.push(vec![
+                    ss,
+                    e.address.clone(),
+                    load,
+                    e.tokens.len().to_string(),
+                    owns,
+                    host,
+                    e.rack.clone(),
+                ]);
             }
         }
         tables.push(t);
@@ -625,10 +719,18 @@ pub fn format_status(data: &StatusData) -> String {
 
 /// `nodetool ring`, as Cassandra prints it: one line per token.
 pub fn format_ring(data: &StatusData) -> String {
-    let width = data.endpoints.iter().map(|e| e.address.len()).max().unwrap_or(0);
+    let width = data
+        .endpoints
+        .iter()
+        .map(|e| e.address.len())
+        .max()
+        .unwrap_or(0);
     let line = |out: &mut String, cells: [&str; 7]| {
         let [a, r, st, sa, l, o, t] = cells;
-        let _ = writeln!(out, "{a:<width$}  {r:<12}{st:<7}{sa:<8}{l:<16}{o:<20}{t:<44}");
+        let _ = writeln!(
+            out,
+            "{a:<width$}  {r:<12}{st:<7}{sa:<8}{l:<16}{o:<20}{t:<44}"
+        );
     };
     let mut out = String::from("\n");
     let mut vnodes = false;
@@ -637,10 +739,20 @@ pub fn format_ring(data: &StatusData) -> String {
         let mut tokens: Vec<(i64, &EndpointRow)> = Vec::new();
         for e in &rows {
             vnodes |= e.tokens.len() > 1;
-            tokens.extend(e.tokens.iter().filter_map(|t| t.parse().ok()).map(|t| (t, *e)));
+            tokens.extend(
+                e.tokens
+                    .iter()
+                    .filter_map(|t| t.parse().ok())
+                    .map(|t| (t, *e)),
+            );
         }
         tokens.sort_by_key(|(t, _)| *t);
-        line(&mut out, ["Address", "Rack", "Status", "State", "Load", "Owns", "Token"]);
+        line(
+            &mut out,
+            [
+                "Address", "Rack", "Status", "State", "Load", "Owns", "Token",
+            ],
+        );
         match tokens.last() {
             Some((last, _)) if tokens.len() > 1 => {
                 line(&mut out, ["", "", "", "", "", "", &last.to_string()]);
@@ -648,18 +760,33 @@ pub fn format_ring(data: &StatusData) -> String {
             _ => out.push('\n'),
         }
         for (t, e) in &tokens {
-            let load = e.load_bytes.map_or_else(|| "?".to_string(), stringify_file_size);
+            let load = e
+                .load_bytes
+                .map_or_else(|| "?".to_string(), stringify_file_size);
             let owns = match e.owns {
                 Some(o) if data.effective_ownership => percent(o, 2),
                 _ => "?".into(),
             };
-            line(&mut out, [&e.address, &e.rack, &e.status, &e.state, &load, &owns, &t.to_string()]);
+            line(
+                &mut out,
+                [
+                    &e.address,
+                    &e.rack,
+                    &e.status,
+                    &e.state,
+                    &load,
+                    &owns,
+                    &t.to_string(),
+                ],
+            );
         }
         out.push('\n');
     }
     if vnodes {
         out.push_str("  Warning: \"nodetool ring\" is used to output all the tokens of a node.\n");
-        out.push_str("  To view status related info of a node use \"nodetool status\" instead.\n\n");
+        out.push_str(
+            "  To view status related info of a node use \"nodetool status\" instead.\n\n",
+        );
     }
     out.push_str("\n  ");
     if let Some(note) = &data.note {
@@ -675,12 +802,20 @@ pub fn format_info(v: &Value, all_tokens: bool) -> String {
         let _ = writeln!(out, "{k:<23}: {val}");
     };
     line("ID", s(v, "host_id").to_string());
-    let b = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false).to_string();
+    let b = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .to_string()
+    };
     line("Gossip active", b("gossip_active"));
     line("Native Transport active", b("native_transport_active"));
     line("Load", stringify_file_size(n(v, "load_bytes")));
     line("Generation No", format!("{}", n(v, "generation") as i64));
-    line("Uptime (seconds)", format!("{}", n(v, "uptime_seconds") as u64));
+    line(
+        "Uptime (seconds)",
+        format!("{}", n(v, "uptime_seconds") as u64),
+    );
     // No JVM: there is no heap to report.
     line("Heap Memory (MB)", "N/A".into());
     line("Data Center", s(v, "datacenter").to_string());
@@ -693,7 +828,13 @@ pub fn format_info(v: &Value, all_tokens: bool) -> String {
             line("Token", t.as_str().unwrap_or_default().to_string());
         }
     } else {
-        line("Token", format!("(invoke with -T/--tokens to see all {} tokens)", tokens.len()));
+        line(
+            "Token",
+            format!(
+                "(invoke with -T/--tokens to see all {} tokens)",
+                tokens.len()
+            ),
+        );
     }
     out
 }
@@ -702,7 +843,11 @@ pub fn format_info(v: &Value, all_tokens: bool) -> String {
 pub fn format_describe_ring(v: &Value) -> String {
     let mut out = format!("Schema Version:{}\nTokenRange: \n", s(v, "schema_version"));
     let strings = |r: &Value, k: &str| -> String {
-        arr(r, k).iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+        arr(r, k)
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     for r in arr(v, "ranges") {
         let details: Vec<String> = arr(r, "endpoint_details")
@@ -737,7 +882,13 @@ pub fn format_gossip_info(v: &Value) -> String {
         let _ = writeln!(out, "  generation:{}", n(e, "generation") as i64);
         let _ = writeln!(out, "  heartbeat:{}", n(e, "heartbeat") as i64);
         for st in arr(e, "application_states") {
-            let _ = writeln!(out, "  {}:{}:{}", s(st, "name"), n(st, "version") as i64, s(st, "value"));
+            let _ = writeln!(
+                out,
+                "  {}:{}:{}",
+                s(st, "name"),
+                n(st, "version") as i64,
+                s(st, "value")
+            );
         }
     }
     out
@@ -745,7 +896,10 @@ pub fn format_gossip_info(v: &Value) -> String {
 
 /// A JSON map of name → list of strings as Java prints a `List`: `[a, b]`.
 fn java_list(v: &Value) -> String {
-    let items: Vec<&str> = v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let items: Vec<&str> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     format!("[{}]", items.join(", "))
 }
 
@@ -754,8 +908,15 @@ pub fn format_describe_cluster(v: &Value) -> String {
     let mut out = String::from("Cluster Information:\n");
     let _ = writeln!(out, "\tName: {}", s(v, "name"));
     let _ = writeln!(out, "\tSnitch: {}", s(v, "snitch"));
-    let dynamic = v.get("dynamic_snitch").and_then(Value::as_bool).unwrap_or(false);
-    let _ = writeln!(out, "\tDynamicEndPointSnitch: {}", if dynamic { "enabled" } else { "disabled" });
+    let dynamic = v
+        .get("dynamic_snitch")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let _ = writeln!(
+        out,
+        "\tDynamicEndPointSnitch: {}",
+        if dynamic { "enabled" } else { "disabled" }
+    );
     let _ = writeln!(out, "\tPartitioner: {}", s(v, "partitioner"));
     out.push_str("\tSchema versions:\n");
     if let Some(m) = v.get("schema_versions").and_then(Value::as_object) {
@@ -764,13 +925,24 @@ pub fn format_describe_cluster(v: &Value) -> String {
         }
     }
     out.push_str("Stats for all nodes:\n");
-    for (label, key) in [("Live", "live"), ("Joining", "joining"), ("Moving", "moving"), ("Leaving", "leaving"), ("Unreachable", "unreachable")] {
+    for (label, key) in [
+        ("Live", "live"),
+        ("Joining", "joining"),
+        ("Moving", "moving"),
+        ("Leaving", "leaving"),
+        ("Unreachable", "unreachable"),
+    ] {
         let _ = writeln!(out, "\t{label}: {}", n(v, key) as u64);
     }
     out.push_str("\nData Centers: \n");
     if let Some(m) = v.get("datacenters").and_then(Value::as_object) {
         for (dc, d) in m {
-            let _ = writeln!(out, "\t{dc} #Nodes: {} #Down: {}", n(d, "nodes") as u64, n(d, "down") as u64);
+            let _ = writeln!(
+                out,
+                "\t{dc} #Nodes: {} #Down: {}",
+                n(d, "nodes") as u64,
+                n(d, "down") as u64
+            );
         }
     }
     out.push_str("\nDatabase versions:\n");
@@ -782,7 +954,11 @@ pub fn format_describe_cluster(v: &Value) -> String {
     out.push_str("Keyspaces:\n");
     if let Some(m) = v.get("keyspaces").and_then(Value::as_object) {
         for (ks, r) in m {
-            let _ = writeln!(out, "\t{ks} -> Replication class: {}", r.as_str().unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "\t{ks} -> Replication class: {}",
+                r.as_str().unwrap_or_default()
+            );
         }
     }
     out
@@ -832,27 +1008,51 @@ pub fn format_table_stats(v: &Value, filters: &[String]) -> Result<String, Nodet
         };
         let _ = writeln!(out, "Keyspace : {ks}");
         let _ = writeln!(out, "\tRead Count: {}", sum("read_count") as u64);
-        let _ = writeln!(out, "\tRead Latency: {}", weighted("read_count", "read_latency_p50_us"));
+        let _ = writeln!(
+            out,
+            "\tRead Latency: {}",
+            weighted("read_count", "read_latency_p50_us")
+        );
         let _ = writeln!(out, "\tWrite Count: {}", sum("write_count") as u64);
-        let _ = writeln!(out, "\tWrite Latency: {}", weighted("write_count", "write_latency_p50_us"));
+        let _ = writeln!(
+            out,
+            "\tWrite Latency: {}",
+            weighted("write_count", "write_latency_p50_us")
+        );
         let _ = writeln!(out, "\tPending Flushes: {}", sum("pending_flushes") as u64);
         for t in tables {
             let u = |k: &str| n(t, k) as u64;
             let fp = u("bloom_false_positives");
             let tp = u("bloom_true_positives");
-            let ratio = if fp + tp == 0 { 0.0 } else { fp as f64 / (fp + tp) as f64 };
+            let ratio = if fp + tp == 0 {
+                0.0
+            } else {
+                fp as f64 / (fp + tp) as f64
+            };
             let lines: Vec<(&str, String)> = vec![
                 ("Table", s(t, "table").to_string()),
                 ("SSTable count", u("sstable_count").to_string()),
                 ("Space used (live)", u("space_used_live").to_string()),
                 ("Space used (total)", u("space_used_total").to_string()),
-                ("Space used by snapshots (total)", u("space_used_by_snapshots").to_string()),
-                ("Number of partitions (estimate)", u("partitions_estimate").to_string()),
+                (
+                    "Space used by snapshots (total)",
+                    u("space_used_by_snapshots").to_string(),
+                ),
+                (
+                    "Number of partitions (estimate)",
+                    u("partitions_estimate").to_string(),
+                ),
                 ("Memtable data size", u("memtable_data_bytes").to_string()),
                 ("Local read count", u("read_count").to_string()),
-                ("Local read latency", latency_ms(n(t, "read_count"), n(t, "read_latency_p50_us"))),
+                (
+                    "Local read latency",
+                    latency_ms(n(t, "read_count"), n(t, "read_latency_p50_us")),
+                ),
                 ("Local write count", u("write_count").to_string()),
-                ("Local write latency", latency_ms(n(t, "write_count"), n(t, "write_latency_p50_us"))),
+                (
+                    "Local write latency",
+                    latency_ms(n(t, "write_count"), n(t, "write_latency_p50_us")),
+                ),
                 ("Pending flushes", u("pending_flushes").to_string()),
                 ("Bloom filter false positives", fp.to_string()),
                 ("Bloom filter false ratio", format!("{ratio:.5}")),
@@ -875,15 +1075,34 @@ pub fn format_compaction_stats(v: &Value, human: bool) -> String {
     if compactions.is_empty() {
         return out;
     }
-    let mut rows = vec![["id", "compaction type", "keyspace", "table", "completed", "total", "unit", "progress"]
-        .map(str::to_string)
-        .to_vec()];
+    let mut rows = vec![[
+        "id",
+        "compaction type",
+        "keyspace",
+        "table",
+        "completed",
+        "total",
+        "unit",
+        "progress",
+    ]
+    .map(str::to_string)
+    .to_vec()];
     let mut remaining = 0.0;
     for c in compactions {
         let (done, total) = (n(c, "completed"), n(c, "total"));
         remaining += total - done;
-        let size = |b: f64| if human { stringify_file_size(b) } else { format!("{}", b as u64) };
-        let progress = if total == 0.0 { "n/a".into() } else { format!("{:.2}%", done / total * 100.0) };
+        let size = |b: f64| {
+            if human {
+                stringify_file_size(b)
+            } else {
+                format!("{}", b as u64)
+            }
+        };
+        let progress = if total == 0.0 {
+            "n/a".into()
+        } else {
+            format!("{:.2}%", done / total * 100.0)
+        };
         rows.push(vec![
             s(c, "id").into(),
             s(c, "type").into(),
@@ -899,11 +1118,20 @@ pub fn format_compaction_stats(v: &Value, human: bool) -> String {
     let mib = n(v, "compaction_throughput_mib_per_sec");
     let time = if mib > 0.0 {
         let secs = (remaining / (1024.0 * 1024.0 * mib)) as u64;
-        format!("{}h{:02}m{:02}s", secs / 3600, (secs % 3600) / 60, secs % 60)
+        format!(
+            "{}h{:02}m{:02}s",
+            secs / 3600,
+            (secs % 3600) / 60,
+            secs % 60
+        )
     } else {
         "n/a".into()
     };
-    let _ = writeln!(out, "{:>25}{:>10}", "Active compaction remaining time : ", time);
+    let _ = writeln!(
+        out,
+        "{:>25}{:>10}",
+        "Active compaction remaining time : ", time
+    );
     out
 }
 
@@ -967,7 +1195,11 @@ pub fn format_list_snapshots(v: &Value) -> String {
         ]);
     }
     out.push_str(&shared_tables(&[rows], " ").concat());
-    let _ = writeln!(out, "\nTotal TrueDiskSpaceUsed: {}\n", stringify_file_size(true_total));
+    let _ = writeln!(
+        out,
+        "\nTotal TrueDiskSpaceUsed: {}\n",
+        stringify_file_size(true_total)
+    );
     out
 }
 
@@ -975,7 +1207,14 @@ pub fn format_list_snapshots(v: &Value) -> String {
 mod tests {
     use super::*;
 
-    fn row(addr: &str, dc: &str, status: &str, state: &str, tokens: usize, owns: f64) -> EndpointRow {
+    fn row(
+        addr: &str,
+        dc: &str,
+        status: &str,
+        state: &str,
+        tokens: usize,
+        owns: f64,
+    ) -> EndpointRow {
         EndpointRow {
             address: addr.into(),
             host_id: Some(format!("{:0>8}-0000-0000-0000-000000000000", addr.len())),
@@ -1023,11 +1262,19 @@ mod tests {
             lines[4].trim_end(),
             "--  Address     Load      Tokens  Owns (effective)  Host ID                               Rack"
         );
-        assert!(lines[5].starts_with("UN  127.0.0.1   1.23 MiB  16      50.0%             "), "{}", lines[5]);
+        assert!(
+            lines[5].starts_with("UN  127.0.0.1   1.23 MiB  16      50.0%             "),
+            "{}",
+            lines[5]
+        );
         assert!(lines[6].starts_with("DN  127.0.0.2 "), "{}", lines[6]);
         assert_eq!(lines[7], "");
         assert_eq!(lines[8], "Datacenter: dc2");
-        assert!(lines[13].starts_with("UJ  127.0.0.10  1.23 MiB  16      100.0%"), "{}", lines[13]);
+        assert!(
+            lines[13].starts_with("UJ  127.0.0.10  1.23 MiB  16      100.0%"),
+            "{}",
+            lines[13]
+        );
         assert!(text.ends_with("\n\n"));
     }
 
@@ -1040,8 +1287,14 @@ mod tests {
             endpoints: vec![row("10.0.0.1", "datacenter1", "Up", "Leaving", 4, 1.0)],
         };
         let text = format_status(&data);
-        assert!(text.contains("--  Address   Load      Tokens  Owns  Host ID"), "{text}");
-        assert!(text.contains("UL  10.0.0.1  1.23 MiB  4       ?     "), "{text}");
+        assert!(
+            text.contains("--  Address   Load      Tokens  Owns  Host ID"),
+            "{text}"
+        );
+        assert!(
+            text.contains("UL  10.0.0.1  1.23 MiB  4       ?     "),
+            "{text}"
+        );
         assert!(text.ends_with("\nNote: Non-system keyspaces don't have the same replication settings, effective ownership information is meaningless\n"));
     }
 
@@ -1069,7 +1322,12 @@ mod tests {
         let text = format_ring(&data);
         let token_lines = text.lines().filter(|l| l.starts_with("127.0.0.1")).count();
         assert_eq!(token_lines, 3);
-        assert!(text.contains("127.0.0.1  rack1       Up     Normal  1.23 MiB        100.00%             0"), "{text}");
+        assert!(
+            text.contains(
+                "127.0.0.1  rack1       Up     Normal  1.23 MiB        100.00%             0"
+            ),
+            "{text}"
+        );
         assert!(text.contains("Warning: \"nodetool ring\""));
     }
 
