@@ -3,6 +3,7 @@
 //! issues land, the coordinator (StorageProxy) and the cluster services. It wires the
 //! storage engine ([`sibyl_storage`]) and the CQL language ([`sibyl_cql`]) together.
 
+pub mod admin;
 pub mod client;
 pub mod clock;
 pub mod cluster;

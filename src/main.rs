@@ -2,7 +2,7 @@
 //!
 //! Subcommands: `server` (a node serving the CQL native protocol until
 //! interrupted), `sstable dump` (an sstable as JSON), `cluster` (a local test
-//! cluster, like ccm), `cqlsh` (the CQL shell). Each further tool (`nodetool`, `stress`) is one
+//! cluster, like ccm), `cqlsh` (the CQL shell), `nodetool` (the admin API's client). Each tool is one
 //! variant of [`Command`] whose arguments and `run` live in its own module under
 //! `sibyl::tools`.
 //!
@@ -42,6 +42,8 @@ enum Command {
     Server(ServerArgs),
     /// The CQL shell (like Cassandra's cqlsh; see docs/cqlsh.md).
     Cqlsh(sibyl::tools::cqlsh::CqlshArgs),
+    /// Manage a node through its admin API (like Cassandra's nodetool; see docs/admin.md).
+    Nodetool(sibyl::tools::nodetool::NodetoolArgs),
     /// Load a node and measure it (like cassandra-stress and YCSB).
     Stress(sibyl::tools::stress::StressArgs),
     /// SSTable tools.
@@ -90,7 +92,7 @@ struct ServerArgs {
     /// storage_port: internode messaging (not listened on yet) [default: 7000]
     #[arg(long, value_name = "PORT")]
     storage_port: Option<u16>,
-    /// admin_port: the HTTP admin API (not served yet) [default: 7199]
+    /// admin_port: the HTTP admin API and nodetool's port; 0 picks a free one, logged at start [default: 7199]
     #[arg(long, value_name = "PORT")]
     admin_port: Option<u16>,
     /// commitlog_sync: when writes are acknowledged relative to fsync [default: periodic]
@@ -161,6 +163,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => server(args),
         Command::Cqlsh(args) => return sibyl::tools::cqlsh::run(args),
+        Command::Nodetool(args) => return sibyl::tools::nodetool::run(args),
         Command::Stress(args) => sibyl::tools::stress::run(args)
             .map(|_| ())
             .map_err(|e| match e {

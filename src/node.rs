@@ -4,9 +4,10 @@
 //! [`Node::start`] opens storage (replaying the commitlog), the schema (under
 //! `<data dir>/system`), loads or creates the node's identity (host id and tokens,
 //! kept next to the schema), builds one [`QueryProcessor`] and binds the native
-//! transport on `rpc_address:native_transport_port`. [`Node::shutdown`] stops
-//! accepting connections, lets requests in flight finish, then flushes memtables
-//! and closes storage.
+//! transport on `rpc_address:native_transport_port`, then the admin API
+//! ([`crate::admin`]) on `admin_address:admin_port`. [`Node::shutdown`] stops the
+//! admin API, stops accepting connections, lets requests in flight finish, then
+//! flushes memtables and closes storage.
 //!
 //! **Node-local system tables.** `system.local`, `system.peers` and
 //! `system.peers_v2` are not stored: [`NodeCatalog`] wraps the [`SchemaManager`]
@@ -25,9 +26,10 @@ use sibyl_cql::parser::{DescribeTarget, Statement};
 use sibyl_cql::types::CqlValue;
 use sibyl_storage::Storage;
 
+use crate::admin::{AdminContext, AdminServer, DebugFilters, MetricsSource};
 use crate::clock::{Clock, SystemClock};
 use crate::cluster::gossip_service::{GossipService, LocalAnnouncement, PeerInfo};
-use crate::cluster::{Cluster, ClusterView};
+use crate::cluster::{Cluster, ClusterView, NetDebugFilters, NetMetrics};
 use crate::net::MessagingService;
 use crate::config::NodeConfig;
 use crate::error::CqlResult;
@@ -406,7 +408,9 @@ pub struct Node {
     schema: Arc<SchemaManager>,
     processor: Arc<QueryProcessor>,
     local: Arc<LocalInfo>,
-    transport: Server,
+    native_addr: SocketAddr,
+    admin: AdminServer,
+    admin_ctx: Arc<AdminContext>,
     data_dir: PathBuf,
     cluster: Cluster,
     cluster_view: Arc<dyn ClusterView>,
@@ -528,6 +532,47 @@ impl Node {
             generation,
             "gossip started"
         );
+        let native_addr = transport.local_addr();
+        // The native transport until `drain` or shutdown takes it.
+        let transport = Arc::new(tokio::sync::Mutex::new(Some(transport)));
+        let admin_ctx = Arc::new(AdminContext {
+            storage: storage.clone(),
+            schema: schema.clone(),
+            cluster: cluster.gossip.clone(),
+            local: local.clone(),
+            snitch: config.endpoint_snitch,
+            started: std::time::Instant::now(),
+            debug_endpoints: config.debug_endpoints,
+            native_transport_active: std::sync::atomic::AtomicBool::new(true),
+            stop_transport: Box::new({
+                let transport = transport.clone();
+                move || {
+                    let transport = transport.clone();
+                    Box::pin(async move {
+                        let server = transport.lock().await.take();
+                        if let Some(server) = server {
+                            server.shutdown().await;
+                        }
+                    })
+                }
+            }),
+            metrics_sources: std::sync::RwLock::new(Vec::new()),
+            debug_filters: std::sync::RwLock::new(None),
+        });
+        let admin_addr = SocketAddr::new(config.admin_address, config.admin_port);
+        let admin = match AdminServer::bind(admin_addr, admin_ctx.clone()).await {
+            Ok(a) => a,
+            Err(e) => {
+                // The transport and storage are open: close both before reporting.
+                (admin_ctx.stop_transport)().await;
+                cluster.shutdown().await;
+                let _ = storage.close();
+                return Err(io_err(format!("binding the admin API on {admin_addr}"))(e));
+            }
+        };
+        tracing::info!(address = %admin.local_addr(), "admin API listening");
+        admin_ctx.register_metrics_source(Arc::new(NetMetrics(cluster.net.clone())));
+        admin_ctx.set_debug_filters(Some(Arc::new(NetDebugFilters(cluster.net.clone()))));
         Ok(Node {
             cluster_view: cluster.gossip.clone(),
             cluster,
@@ -535,14 +580,33 @@ impl Node {
             schema,
             processor,
             local,
-            transport,
+            native_addr,
+            admin,
+            admin_ctx,
             data_dir: config.root_dir,
         })
     }
 
     /// The address the native transport is bound to (its port when started on 0).
     pub fn native_addr(&self) -> SocketAddr {
-        self.transport.local_addr()
+        self.native_addr
+    }
+
+    /// The address the admin API is bound to (its port when started on 0).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr()
+    }
+
+    /// Adds a source to the admin API's `/metrics` (e.g. the messaging layer's
+    /// dropped-message counters).
+    pub fn register_metrics_source(&self, source: Arc<dyn MetricsSource>) {
+        self.admin_ctx.register_metrics_source(source);
+    }
+
+    /// Installs the message filters `/debug/filters` drives (served only with
+    /// `debug_endpoints: true`).
+    pub fn set_debug_filters(&self, filters: Option<Arc<dyn DebugFilters>>) {
+        self.admin_ctx.set_debug_filters(filters);
     }
 
     /// The node's host id.
@@ -590,10 +654,12 @@ impl Node {
         &self.local
     }
 
-    /// Stops the transport (in-flight requests finish and are answered), then flushes
-    /// memtables and closes storage.
+    /// Stops the admin API and the transport (in-flight requests finish and are
+    /// answered), then flushes memtables and closes storage.
     pub async fn shutdown(self) -> Result<(), NodeError> {
-        self.transport.shutdown().await;
+        self.admin.shutdown().await;
+        (self.admin_ctx.stop_transport)().await;
+        drop(self.admin_ctx);
         self.cluster.shutdown().await;
         drop(self.processor);
         let storage = self.storage;

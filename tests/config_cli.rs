@@ -150,6 +150,8 @@ fn a_failure_while_starting_exits_1() {
             "server",
             "--native-port",
             "0",
+            "--admin-port",
+            "0",
             "--listen-address",
             NODE_ADDRESS,
         ])
@@ -181,7 +183,7 @@ fn a_good_conf_file_starts_a_node_that_logs_json_and_stops_on_sigterm() {
         &conf,
         format!(
             "cluster_name: 'Config Test'\nlisten_address: {NODE_ADDRESS}\n\
-             native_transport_port: 0\ncommitlog_sync: batch\ncommitlog_segment_size: 1MiB\n\
+             native_transport_port: 0\nadmin_port: 0\ncommitlog_sync: batch\ncommitlog_segment_size: 1MiB\n\
              memtable_heap_space: 16MiB\nfile_cache_size: 8MiB\n\
              commitlog_sync_period_in_ms: 5000\n"
         ),

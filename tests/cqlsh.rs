@@ -63,6 +63,7 @@ impl TestNode {
         let mut c = NodeConfig::with_data_dir(data.path());
         c.native_transport_port = 0;
         c.storage_port = 0;
+        c.admin_port = 0;
         let node = rt.block_on(Node::start(c)).expect("node starts");
         let addr = node.native_addr();
         TestNode {

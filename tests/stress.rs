@@ -35,7 +35,15 @@ struct NodeProcess {
 impl NodeProcess {
     fn start(data: &Path) -> NodeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sibyl"))
-            .args(["server", "--listen-address", HOST, "--native-port", "0"])
+            .args([
+                "server",
+                "--listen-address",
+                HOST,
+                "--native-port",
+                "0",
+                "--admin-port",
+                "0",
+            ])
             .arg("--data-dir")
             .arg(data)
             .env("RUST_LOG", "info")

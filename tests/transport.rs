@@ -37,6 +37,7 @@ async fn start_node(dir: &std::path::Path) -> Node {
     let mut c = NodeConfig::with_data_dir(dir);
     c.native_transport_port = 0;
     c.storage_port = 0;
+    c.admin_port = 0;
     Node::start(c).await.expect("node starts")
 }
 

@@ -42,6 +42,7 @@ use std::net::SocketAddr;
 
 use crate::constants::{
     ARRIVAL_WINDOW_SAMPLES, FD_INITIAL_VALUE_MS, FD_MAX_INTERVAL_MS, FD_MAX_LOCAL_PAUSE_MS,
+    FD_MIN_INTERVAL_MS,
     PHI_CONVICT_THRESHOLD, PHI_FACTOR,
 };
 use crate::error::GossipError;
@@ -57,6 +58,9 @@ pub struct FailureDetectorConfig {
     pub initial_value_ms: u64,
     /// Gaps above this many milliseconds are not samples.
     pub max_interval_ms: u64,
+    /// Gaps below this many milliseconds refresh the last arrival but are not
+    /// samples.
+    pub min_interval_ms: u64,
     /// A local pause longer than this many milliseconds suspends convictions.
     pub max_local_pause_ms: u64,
 }
@@ -68,6 +72,7 @@ impl Default for FailureDetectorConfig {
             window_samples: ARRIVAL_WINDOW_SAMPLES,
             initial_value_ms: FD_INITIAL_VALUE_MS,
             max_interval_ms: FD_MAX_INTERVAL_MS,
+            min_interval_ms: FD_MIN_INTERVAL_MS,
             max_local_pause_ms: FD_MAX_LOCAL_PAUSE_MS,
         }
     }
@@ -118,9 +123,20 @@ impl ArrivalWindow {
 
     /// Records an arrival at `now_ms`. The first arrival records
     /// `initial_value_ms` as a sample; later ones record the gap since the
-    /// previous arrival unless it exceeds `max_interval_ms`.
-    pub fn add(&mut self, now_ms: u64, initial_value_ms: u64, max_interval_ms: u64) {
+    /// previous arrival unless it exceeds `max_interval_ms`; an arrival less than
+    /// `min_interval_ms` after the previous one is ignored.
+    pub fn add(
+        &mut self,
+        now_ms: u64,
+        initial_value_ms: u64,
+        min_interval_ms: u64,
+        max_interval_ms: u64,
+    ) {
         match self.last_arrival {
+            // Part of the same burst as the previous arrival: nothing new. (Not a
+            // sample and not a new last arrival: dropping only the short gaps, or
+            // moving the last arrival, would bias the mean upward.)
+            Some(last) if now_ms.saturating_sub(last) < min_interval_ms => return,
             Some(last) => {
                 let gap = now_ms.saturating_sub(last);
                 if gap <= max_interval_ms {
@@ -213,6 +229,7 @@ impl FailureDetector {
             .add(
                 now_ms,
                 self.config.initial_value_ms,
+                self.config.min_interval_ms,
                 self.config.max_interval_ms,
             );
     }

@@ -485,6 +485,9 @@ impl Gossiper {
             ShadowRoundStatus::NotStarted | ShadowRoundStatus::Complete => {}
         }
         if now_ms < self.next_round_at_ms {
+            // Between rounds the failure detector still judges, so a conviction is
+            // as prompt as the caller's ticks (Cassandra judges once per round).
+            self.status_check(now_ms);
             return Vec::new();
         }
         self.next_round_at_ms = now_ms + self.config.gossip_interval_ms;
@@ -640,7 +643,7 @@ impl Gossiper {
         if from == self.local {
             return Ok(Vec::new());
         }
-        match message {
+        let out = match message {
             GossipMessage::Syn(syn) => self.handle_syn(from, syn, now_ms),
             GossipMessage::Ack(ack) => self.handle_ack(from, ack, now_ms),
             GossipMessage::Ack2(ack2) => {
@@ -650,7 +653,18 @@ impl Gossiper {
                 }
                 Ok(Vec::new())
             }
+        }?;
+        // A message straight from a member is evidence it is alive, as much as a
+        // relayed heartbeat is (FD_MIN_INTERVAL_MS says why and how it is counted).
+        // It only feeds the failure detector: UP still needs a heartbeat advance.
+        if !self.in_shadow_round()
+            && !self.timed_out()
+            && self.endpoint_states.contains_key(&from)
+            && !self.is_quarantined(from, now_ms)
+        {
+            self.fd.report(from, now_ms);
         }
+        Ok(out)
     }
 
     fn timed_out(&self) -> bool {

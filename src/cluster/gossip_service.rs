@@ -117,6 +117,9 @@ struct Inner {
     rng: StdRng,
     /// Peers that are (or were, before a restart) NORMAL members of the ring.
     peers: BTreeMap<SocketAddr, PeerInfo>,
+    /// Peers whose last STATUS_CHANGE sent to drivers was UP (so UP is sent once
+    /// per transition, whichever of NEW_NODE and the failure detector comes first).
+    reported_up: BTreeSet<SocketAddr>,
     /// Schema version last announced.
     announced_schema: Option<u128>,
     /// Gossiper time (ms) when LOAD is next re-announced.
@@ -174,6 +177,7 @@ impl GossipService {
                 gossiper,
                 rng: StdRng::seed_from_u64(rng_seed),
                 peers,
+                reported_up: BTreeSet::new(),
                 announced_schema: None,
                 next_load_at: 0,
             }),
@@ -418,7 +422,7 @@ impl GossipService {
                                     change: TopologyChange::NewNode,
                                     node: native,
                                 });
-                                if g.gossiper.is_alive(ep) {
+                                if g.gossiper.is_alive(ep) && g.reported_up.insert(ep) {
                                     publish.push(Event::StatusChange {
                                         change: StatusChange::Up,
                                         node: native,
@@ -433,7 +437,17 @@ impl GossipService {
                 GossipEvent::Alive(ep) | GossipEvent::Dead(ep) if ep != self.local => {
                     let up = matches!(event, GossipEvent::Alive(_));
                     tracing::info!(endpoint = %ep, "node is now {}", if up { "UP" } else { "DOWN" });
-                    if let Some(native) = g.peers.get(&ep).and_then(|p| p.native_address) {
+                    // Drivers hear only of peers they can reach (with a native
+                    // address); one that is not a ring member yet gets its UP with
+                    // NEW_NODE.
+                    let native = g.peers.get(&ep).and_then(|p| p.native_address);
+                    let changed = native.is_some()
+                        && if up {
+                            g.reported_up.insert(ep)
+                        } else {
+                            g.reported_up.remove(&ep)
+                        };
+                    if let (true, Some(native)) = (changed, native) {
                         publish.push(Event::StatusChange {
                             change: if up {
                                 StatusChange::Up

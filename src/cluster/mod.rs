@@ -188,3 +188,99 @@ impl Cluster {
         self.net.shutdown().await;
     }
 }
+
+/// `/metrics` for internode messaging: per-peer traffic, queues and drops.
+pub struct NetMetrics(pub Arc<MessagingService>);
+
+impl crate::admin::MetricsSource for NetMetrics {
+    fn collect(&self, out: &mut crate::admin::MetricsWriter) {
+        use crate::admin::MetricKind::{Counter, Gauge};
+        let stats = self.0.stats();
+        for p in &stats.peers {
+            let peer = p.peer.to_string();
+            let l = [("peer", peer.as_str())];
+            out.sample(
+                "sibyl_internode_sent_total",
+                "Messages written to the peer's connection",
+                Counter,
+                &l,
+                p.sent as f64,
+            );
+            out.sample(
+                "sibyl_internode_received_total",
+                "Frames received from the peer",
+                Counter,
+                &l,
+                p.received as f64,
+            );
+            out.sample(
+                "sibyl_internode_queue_length",
+                "Messages waiting in the outbound queue to the peer",
+                Gauge,
+                &l,
+                p.queue_len as f64,
+            );
+            out.sample(
+                "sibyl_internode_connected",
+                "1 when the outbound connection to the peer is established",
+                Gauge,
+                &l,
+                f64::from(u8::from(p.connected)),
+            );
+            for (verb, n) in &p.dropped_by_verb {
+                out.sample(
+                    "sibyl_internode_dropped_total",
+                    "Messages dropped (queue full, expired, connection lost), by verb",
+                    Counter,
+                    &[("peer", peer.as_str()), ("verb", verb.as_str())],
+                    *n as f64,
+                );
+            }
+        }
+        out.sample(
+            "sibyl_internode_inbound_connections",
+            "Accepted internode connections open",
+            Gauge,
+            &[],
+            stats.inbound_connections as f64,
+        );
+        out.sample(
+            "sibyl_internode_filtered_total",
+            "Messages dropped or delayed by debug message filters",
+            Counter,
+            &[("action", "drop")],
+            stats.filters.dropped as f64,
+        );
+        out.sample(
+            "sibyl_internode_filtered_total",
+            "Messages dropped or delayed by debug message filters",
+            Counter,
+            &[("action", "delay")],
+            stats.filters.delayed as f64,
+        );
+    }
+}
+
+/// `/debug/filters` on the messaging service's message filters.
+pub struct NetDebugFilters(pub Arc<MessagingService>);
+
+impl crate::admin::DebugFilters for NetDebugFilters {
+    fn list(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.filters().list()).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn set(&self, rules: serde_json::Value) -> Result<(), String> {
+        // One rule or a list of rules.
+        let rules = match rules {
+            serde_json::Value::Array(_) => rules,
+            one => serde_json::Value::Array(vec![one]),
+        };
+        let rules: Vec<crate::net::FilterRule> =
+            serde_json::from_value(rules).map_err(|e| format!("bad filter rules: {e}"))?;
+        self.0.filters().set(rules).map_err(|e| e.to_string())
+    }
+
+    fn clear(&self) {
+        self.0.filters().clear();
+    }
+}

@@ -338,7 +338,7 @@ pub struct NodeConfig {
     pub native_transport_max_frame_size_bytes: u32,
     /// `storage_port`: internode messaging (not listened on yet).
     pub storage_port: u16,
-    /// `admin_address`: Sibyl's HTTP admin API (not served yet).
+    /// `admin_address`: Sibyl's HTTP admin API (`crate::admin`).
     pub admin_address: IpAddr,
     /// `admin_port`.
     pub admin_port: u16,
@@ -384,7 +384,7 @@ pub struct NodeConfig {
     pub tombstone_failure_threshold: u32,
     /// `phi_convict_threshold` (the failure detector is not wired yet).
     pub phi_convict_threshold: f64,
-    /// `debug_endpoints`: Sibyl's debugging routes on the admin API (not served yet).
+    /// `debug_endpoints`: Sibyl's debugging routes on the admin API (`/debug/filters`).
     pub debug_endpoints: bool,
 }
 

@@ -366,6 +366,7 @@ fn start(dir: &Path, args: &StartArgs, out: &mut impl Write) -> Result<(), ToolE
         let mut child = spawn(&binary, &node, seed, conf.as_deref())?;
         write_file(&node.pid_file(), &format!("{}\n", child.id()))?;
         wait_until_serving(&node, &mut child, deadline)?;
+        wait_until_in_ring(&node, seed, deadline)?;
         line(
             out,
             format_args!(
@@ -429,6 +430,36 @@ fn spawn(
             binary.display()
         ))
     })
+}
+
+/// Waits until the seed's ring shows `node` UP and NORMAL, so the next node to join
+/// allocates its tokens against a ring that includes this one.
+fn wait_until_in_ring(node: &NodeInfo, seed: IpAddr, deadline: Instant) -> Result<(), ToolError> {
+    let want = node.address.to_string();
+    loop {
+        let seen = crate::tools::nodetool::get_json(&seed.to_string(), node.admin_port, "/api/v1/status")
+            .ok()
+            .and_then(|v| {
+                v.get("endpoints")?.as_array()?.iter().find_map(|e| {
+                    (e.get("address")?.as_str()? == want).then(|| {
+                        e.get("status").and_then(|s| s.as_str()) == Some("Up")
+                            && e.get("state").and_then(|s| s.as_str()) == Some("Normal")
+                    })
+                })
+            })
+            .unwrap_or(false);
+        if seen {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ToolError::Runtime(format!(
+                "{} serves CQL but the seed {seed} does not list it in the ring (see {})",
+                node.name(),
+                node.log().display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Waits until `node`'s native port accepts a connection, failing if the process

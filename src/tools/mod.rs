@@ -1,7 +1,8 @@
 //! The operator tools that `sibyl` runs as subcommands besides `server`: each
 //! module holds one subcommand's clap arguments and its `run` function, so
 //! `main.rs` only lists them. So far: [`cluster`] (a local test cluster, like ccm) , [`cqlsh`]
-//! (the CQL shell, after Cassandra's Python `cqlsh`; `docs/cqlsh.md`) and [`stress`]
+//! (the CQL shell, after Cassandra's Python `cqlsh`; `docs/cqlsh.md`), [`nodetool`]
+//! (Cassandra's nodetool over the HTTP admin API; `docs/admin.md`) and [`stress`]
 //! (load and measure a node, like cassandra-stress and YCSB).
 //!
 //! Tools report failure as a [`ToolError`], which decides the exit code the same
@@ -10,6 +11,7 @@
 
 pub mod cluster;
 pub mod cqlsh;
+pub mod nodetool;
 pub mod stress;
 
 use std::fmt;

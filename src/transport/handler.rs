@@ -468,6 +468,7 @@ mod tests {
         let mut config = NodeConfig::with_data_dir(dir.path());
         config.native_transport_port = 0;
         config.storage_port = 0;
+        config.admin_port = 0;
         let node = Node::start(config).await.expect("node");
         let qp = node.processor().clone();
         let mut session = Session::default();

@@ -1121,6 +1121,23 @@ impl Table {
             .unwrap_or_default()
     }
 
+    /// The compaction running on this table now, if any: how many sstables it reads
+    /// and their bytes on disk (nodetool compactionstats; progress within a
+    /// compaction is not tracked, so the admin API reports 0 of these bytes done).
+    pub fn compaction_in_progress(&self) -> Option<(usize, u64)> {
+        let st = self.state.read().ok()?;
+        if st.compacting.is_empty() {
+            return None;
+        }
+        let bytes = st
+            .sstables
+            .iter()
+            .filter(|s| st.compacting.contains(&s.generation()))
+            .map(|s| s.bytes_on_disk())
+            .sum();
+        Some((st.compacting.len(), bytes))
+    }
+
     /// Per-table statistics.
     pub fn stats(&self) -> TableStats {
         let (mem, flushing, ssts) = match self.state.read() {
