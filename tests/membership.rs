@@ -169,8 +169,7 @@ async fn wait_for_event(conn: &mut Raw, change: StatusChange, node: IpAddr, with
         let got = tokio::time::timeout(left, conn.recv()).await;
         match got {
             Ok(Some(env)) => {
-                if let Response::Event(Event::StatusChange { change: c, node: n }) = &env.response
-                {
+                if let Response::Event(Event::StatusChange { change: c, node: n }) = &env.response {
                     if *c == change && n.ip() == node {
                         return;
                     }
@@ -217,13 +216,20 @@ async fn three_nodes_form_a_ring_and_see_failures() {
             },
         )
         .await;
-    assert_eq!(events.recv().await.expect("ready").response, Response::Ready);
+    assert_eq!(
+        events.recv().await.expect("ready").response,
+        Response::Ready
+    );
 
     // system.peers on node 1 lists nodes 2 and 3 with their tokens.
     let mut q = Raw::connect(native1).await;
     q.startup(4).await;
-    q.send(4, 2, query("SELECT peer, rpc_address, host_id, tokens FROM system.peers"))
-        .await;
+    q.send(
+        4,
+        2,
+        query("SELECT peer, rpc_address, host_id, tokens FROM system.peers"),
+    )
+    .await;
     match q.recv().await.expect("rows").response {
         Response::Result(ResultBody::Rows(rows)) => {
             assert_eq!(rows.rows.len(), 2, "{rows:?}");
@@ -254,9 +260,18 @@ async fn three_nodes_form_a_ring_and_see_failures() {
     for i in [1, 2] {
         let left = CONVICT_WITHIN.saturating_sub(killed_at.elapsed());
         tokio::task::block_in_place(|| wait_for_status(i, &[3], "DN", left));
-        eprintln!("node {i}: node 3 DN {:?} after kill -9", killed_at.elapsed());
+        eprintln!(
+            "node {i}: node 3 DN {:?} after kill -9",
+            killed_at.elapsed()
+        );
     }
-    wait_for_event(&mut events, StatusChange::Down, addr(3), Duration::from_secs(5)).await;
+    wait_for_event(
+        &mut events,
+        StatusChange::Down,
+        addr(3),
+        Duration::from_secs(5),
+    )
+    .await;
 
     // Restart (same data directory: same host id and tokens).
     let out = cluster(&dir, &["start", "--ip-prefix", IP_PREFIX]);
@@ -264,7 +279,13 @@ async fn three_nodes_form_a_ring_and_see_failures() {
     for i in [1, 2, 3] {
         tokio::task::block_in_place(|| wait_for_status(i, &[1, 2, 3], "UN", RECOVER_WITHIN));
     }
-    wait_for_event(&mut events, StatusChange::Up, addr(3), Duration::from_secs(5)).await;
+    wait_for_event(
+        &mut events,
+        StatusChange::Up,
+        addr(3),
+        Duration::from_secs(5),
+    )
+    .await;
 
     // SIGSTOP for 30 s, then SIGCONT (after the detectors learnt the new life's rhythm).
     tokio::time::sleep(FD_WARM_UP).await;
@@ -274,16 +295,107 @@ async fn three_nodes_form_a_ring_and_see_failures() {
     for i in [1, 2] {
         let left = CONVICT_WITHIN.saturating_sub(frozen_at.elapsed());
         tokio::task::block_in_place(|| wait_for_status(i, &[3], "DN", left));
-        eprintln!("node {i}: node 3 DN {:?} after SIGSTOP", frozen_at.elapsed());
+        eprintln!(
+            "node {i}: node 3 DN {:?} after SIGSTOP",
+            frozen_at.elapsed()
+        );
     }
-    wait_for_event(&mut events, StatusChange::Down, addr(3), Duration::from_secs(5)).await;
+    wait_for_event(
+        &mut events,
+        StatusChange::Down,
+        addr(3),
+        Duration::from_secs(5),
+    )
+    .await;
     tokio::time::sleep(FREEZE_FOR.saturating_sub(frozen_at.elapsed())).await;
     signal(pid3, libc::SIGCONT);
     for i in [1, 2, 3] {
         tokio::task::block_in_place(|| wait_for_status(i, &[1, 2, 3], "UN", RECOVER_WITHIN));
     }
-    wait_for_event(&mut events, StatusChange::Up, addr(3), Duration::from_secs(5)).await;
+    wait_for_event(
+        &mut events,
+        StatusChange::Up,
+        addr(3),
+        Duration::from_secs(5),
+    )
+    .await;
 
     let out = cluster(&dir, &["stop"]);
     assert!(out.status.success(), "stop: {}", text(&out));
+}
+
+/// A `sibyl server` child on `ip` with its own data directory; killed on drop.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn server(ip: &str, data: &Path, seed: &str) -> std::process::Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sibyl"));
+    cmd.args([
+        "server",
+        "--listen-address",
+        ip,
+        "--seeds",
+        seed,
+        "--data-dir",
+    ])
+    .arg(data)
+    .stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn a_fresh_node_refuses_an_address_the_ring_already_has() {
+    // Checks Cassandra's endpoint-collision rule: node 2 joins and dies; a node with
+    // a fresh data directory on node 2's address is refused (exit 1, a clear
+    // message), and so is a second process on a live node's address.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let seed = "127.0.81.1";
+    let _n1 = Server(
+        server(seed, &tmp.path().join("n1"), seed)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn node 1"),
+    );
+    let mut n2 = Server(
+        server("127.0.81.2", &tmp.path().join("n2"), seed)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn node 2"),
+    );
+    let deadline = Instant::now() + CONVERGE_WITHIN;
+    loop {
+        let out = sibyl(&["nodetool", "-h", seed, "status"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.lines().any(|l| l.starts_with("UN  127.0.81.2")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node 2 never joined: {text}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let _ = n2.0.kill();
+    let _ = n2.0.wait();
+
+    let out = server("127.0.81.2", &tmp.path().join("n2-fresh"), seed)
+        .output()
+        .expect("run fresh node");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("A node with address 127.0.81.2:7000 already exists"),
+        "{}",
+        text(&out)
+    );
+
+    let out = server(seed, &tmp.path().join("n1-again"), seed)
+        .output()
+        .expect("run second node 1");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("127.0.81.1"), "{}", text(&out));
 }

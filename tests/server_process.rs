@@ -14,7 +14,16 @@ fn server_starts_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("node1");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sibyl"))
-        .args(["server", "--native-port", "0", "--storage-port", "0", "--admin-port", "0", "--data-dir"])
+        .args([
+            "server",
+            "--native-port",
+            "0",
+            "--storage-port",
+            "0",
+            "--admin-port",
+            "0",
+            "--data-dir",
+        ])
         .arg(&data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -19,9 +19,8 @@ use sibyl::config::NodeConfig;
 use sibyl::node::Node;
 use sibyl_cql::protocol::frame::EVENT_STREAM;
 use sibyl_cql::protocol::{
-    decode_frame, decode_response, encode_request, encode_segments, Consistency, ErrorKind,
-    EventType, Execute, QueryParameters, Request, RequestEnvelope, Response, ResponseEnvelope,
-    ResultBody, SegmentDecoder, Startup,
+    decode_frame, decode_response, Consistency, ErrorKind, EventType, Execute, QueryParameters,
+    Request, Response, ResultBody, SegmentDecoder, Startup,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -40,7 +40,6 @@ const GOSSIP_VERBS: [Verb; 3] = [
     Verb::GossipDigestAck2,
 ];
 
-
 /// Gossip over internode messaging.
 struct NetGossipTransport {
     net: Arc<MessagingService>,
@@ -181,7 +180,8 @@ impl Cluster {
     /// Stops gossip and messaging.
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
-        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let tasks: Vec<_> =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         for t in tasks {
             t.abort();
         }

@@ -437,17 +437,18 @@ fn spawn(
 fn wait_until_in_ring(node: &NodeInfo, seed: IpAddr, deadline: Instant) -> Result<(), ToolError> {
     let want = node.address.to_string();
     loop {
-        let seen = crate::tools::nodetool::get_json(&seed.to_string(), node.admin_port, "/api/v1/status")
-            .ok()
-            .and_then(|v| {
-                v.get("endpoints")?.as_array()?.iter().find_map(|e| {
-                    (e.get("address")?.as_str()? == want).then(|| {
-                        e.get("status").and_then(|s| s.as_str()) == Some("Up")
-                            && e.get("state").and_then(|s| s.as_str()) == Some("Normal")
+        let seen =
+            crate::tools::nodetool::get_json(&seed.to_string(), node.admin_port, "/api/v1/status")
+                .ok()
+                .and_then(|v| {
+                    v.get("endpoints")?.as_array()?.iter().find_map(|e| {
+                        (e.get("address")?.as_str()? == want).then(|| {
+                            e.get("status").and_then(|s| s.as_str()) == Some("Up")
+                                && e.get("state").and_then(|s| s.as_str()) == Some("Normal")
+                        })
                     })
                 })
-            })
-            .unwrap_or(false);
+                .unwrap_or(false);
         if seen {
             return Ok(());
         }

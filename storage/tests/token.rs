@@ -86,7 +86,10 @@ fn tokens_match_the_python_driver_for_recorded_keys() {
     // drivers route with.
     let text = include_str!("data/murmur3_vectors.txt");
     let mut checked = 0;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let fields: Vec<&str> = line.split(' ').collect();
         let [kind, keys, token] = fields[..] else {
             panic!("bad line {line:?}");
