@@ -5,7 +5,9 @@
 # see .config/nextest.toml), then the doc tests, then the third-party client checks
 # of ../shared/compat (the Python driver with protocol v4 and v5, and cqlsh) against
 # a fresh node (scripts/compat.sh), when that directory exists, and the DataStax
-# Node.js driver check (scripts/node_compat.sh; needs node and npm).
+# Node.js driver check (scripts/node_compat.sh; needs node and npm). With the compat
+# venv it also runs scripts/ring_check.sh: a 3-node cluster whose token map, as the
+# Python driver builds it from system.peers, must agree with nodetool getendpoints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,8 @@ if [ -f ../shared/compat/run.sh ]; then
   echo "== compat (Python driver, cqlsh)"
   cargo build -p sibyl --quiet
   bash scripts/compat.sh "${CARGO_TARGET_DIR:-target}/debug/sibyl"
+  echo "== ring check (Python driver token map vs nodetool getendpoints, 3 nodes)"
+  bash scripts/ring_check.sh "${CARGO_TARGET_DIR:-target}/debug/sibyl"
 else
   echo "== compat: skipped (../shared/compat/run.sh not found)"
 fi

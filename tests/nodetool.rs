@@ -280,7 +280,13 @@ fn status_info_ring_and_describecluster_agree_with_system_local() {
 
     let gossip = node.ok(&["gossipinfo"]);
     assert!(gossip.starts_with("/127.0.50.1\n  generation:"), "{gossip}");
-    assert!(gossip.contains(&format!("  HOST_ID:0:{host_id}\n")));
+    // `  HOST_ID:<version>:<uuid>`, the version being the gossiper's.
+    assert!(
+        gossip.lines().any(|l| l.starts_with("  HOST_ID:")
+            && l.ends_with(&format!(":{host_id}"))
+            && l.split(':').nth(1).is_some_and(|v| v.parse::<u32>().is_ok())),
+        "{gossip}"
+    );
 
     assert_eq!(node.ok(&["version"]), "ReleaseVersion: 5.0.0\n");
 
