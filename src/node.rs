@@ -533,6 +533,7 @@ impl Node {
             "gossip started"
         );
         let native_addr = transport.local_addr();
+        let request_metrics = transport.request_metrics();
         // The native transport until `drain` or shutdown takes it.
         let transport = Arc::new(tokio::sync::Mutex::new(Some(transport)));
         let admin_ctx = Arc::new(AdminContext {
@@ -572,6 +573,7 @@ impl Node {
         };
         tracing::info!(address = %admin.local_addr(), "admin API listening");
         admin_ctx.register_metrics_source(Arc::new(NetMetrics(cluster.net.clone())));
+        admin_ctx.register_metrics_source(request_metrics);
         admin_ctx.set_debug_filters(Some(Arc::new(NetDebugFilters(cluster.net.clone()))));
         Ok(Node {
             cluster_view: cluster.gossip.clone(),

@@ -284,7 +284,9 @@ fn status_info_ring_and_describecluster_agree_with_system_local() {
     assert!(
         gossip.lines().any(|l| l.starts_with("  HOST_ID:")
             && l.ends_with(&format!(":{host_id}"))
-            && l.split(':').nth(1).is_some_and(|v| v.parse::<u32>().is_ok())),
+            && l.split(':')
+                .nth(1)
+                .is_some_and(|v| v.parse::<u32>().is_ok())),
         "{gossip}"
     );
 
@@ -436,6 +438,17 @@ fn metrics_parse_as_prometheus_text_and_debug_routes_are_off() {
         samples += 1;
     }
     assert!(samples > 10, "{body}");
+    // cqlsh runs at ONE: one write (the INSERT) and two schema changes so far.
+    assert!(
+        body.contains(
+            "sibyl_client_request_latency_seconds_count{kind=\"write\",consistency=\"ONE\"} 1\n"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("sibyl_client_request_latency_seconds_bucket{kind=\"schema\",consistency=\"ONE\",le=\"+Inf\"} 2\n"),
+        "{body}"
+    );
     assert!(
         body.contains("sibyl_table_writes_total{keyspace=\"m\",table=\"t\"} 1\n"),
         "{body}"

@@ -32,6 +32,8 @@ pub enum MetricKind {
     Counter,
     Gauge,
     Summary,
+    /// Cumulative `_bucket{le=...}` samples with `_sum` and `_count`.
+    Histogram,
     Untyped,
 }
 
@@ -41,6 +43,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
             MetricKind::Summary => "summary",
+            MetricKind::Histogram => "histogram",
             MetricKind::Untyped => "untyped",
         }
     }
@@ -72,6 +75,11 @@ impl MetricsWriter {
         // A summary's `_count` belongs to the family declared without the suffix.
         let family = match kind {
             MetricKind::Summary => name.strip_suffix("_count").unwrap_or(&name).to_string(),
+            MetricKind::Histogram => ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(&name)
+                .to_string(),
             _ => name.clone(),
         };
         if self.declared.insert(family.clone()) {

@@ -11,8 +11,8 @@
 //! **What it reads.** Membership only through [`ClusterView`] (snapshots, never the
 //! gossiper's state), placement with [`crate::locator`] over a ring rebuilt from that
 //! view ([`placement`]), tables through the schema (table id → keyspace and name) and
-//! the storage engine. It can be asked about N endpoints even while the view is the
-//! single-node [`crate::cluster::LocalOnlyView`].
+//! the storage engine; the view is the node's gossip service, so it answers for
+//! every endpoint gossip knows.
 //!
 //! **Endpoints** (all JSON unless said; errors are `{"error": "..."}` with 400, 404,
 //! 405 or 503; nothing a client sends can panic the server):

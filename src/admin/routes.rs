@@ -320,8 +320,9 @@ fn get_endpoints(ctx: &Arc<AdminContext>, ks: &str, table: &str, key: &str) -> R
     })))
 }
 
-/// Application states the gossiper would publish, for a view that keeps none
-/// (the local-only view): derived from the snapshot, each at version 0.
+/// Application states the gossiper would publish, for an endpoint the view has
+/// none for (a peer saved by an earlier life and not heard from yet): derived from
+/// the snapshot, each at version 0.
 fn derived_states(ep: &EndpointView) -> Vec<(String, i32, String)> {
     let mut s = Vec::new();
     let status = match ep.state {

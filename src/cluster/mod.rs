@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use gossip_service::GossipService;
-pub use view::{ClusterView, EndpointStateKind, EndpointView, Liveness, LocalOnlyView};
+pub use view::{ClusterView, EndpointStateKind, EndpointView, Liveness};
 
 use crate::clock::MonotonicClock;
 use crate::config::NodeConfig;

@@ -7,14 +7,10 @@
 //! membership lock while they format or send. A snapshot is consistent for one
 //! endpoint, not across endpoints; that is all `nodetool status` ever promised.
 //!
-//! [`LocalOnlyView`] answers for a node that has no gossip (tests, and a node
-//! before its gossip task starts): the local node alone, always up.
+//! In a node the gossip service ([`super::GossipService`]) answers.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-
-use crate::node::LocalInfo;
 
 /// Up or down, as the failure detector on *this* node judges it (`nodetool
 /// status`'s first letter).
@@ -90,54 +86,5 @@ pub trait ClusterView: Send + Sync {
     /// `gossip_rounds_total`).
     fn gossip_counters(&self) -> BTreeMap<String, f64> {
         BTreeMap::new()
-    }
-}
-
-/// A node alone: itself, up, normal.
-pub struct LocalOnlyView {
-    pub local: Arc<LocalInfo>,
-    /// Bytes on disk, asked for when a snapshot is taken.
-    pub load: Box<dyn Fn() -> f64 + Send + Sync>,
-    /// The current schema version (UUID text).
-    pub schema_version: Box<dyn Fn() -> String + Send + Sync>,
-}
-
-impl ClusterView for LocalOnlyView {
-    fn endpoints(&self) -> Vec<EndpointView> {
-        vec![self.local_view()]
-    }
-
-    fn local_endpoint(&self) -> SocketAddr {
-        SocketAddr::new(self.local.listen_address, self.local.storage_port)
-    }
-}
-
-impl LocalOnlyView {
-    /// The local node's entry.
-    pub fn local_view(&self) -> EndpointView {
-        let native = SocketAddr::new(
-            self.local.rpc_address,
-            self.local
-                .native_port
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
-        EndpointView {
-            endpoint: self.local_endpoint(),
-            native_address: Some(native),
-            host_id: Some(self.local.identity.host_id),
-            datacenter: self.local.datacenter.clone(),
-            rack: self.local.rack.clone(),
-            liveness: Liveness::Up,
-            state: EndpointStateKind::Normal,
-            load_bytes: Some((self.load)()),
-            tokens: self.local.identity.tokens.clone(),
-            schema_version: Some((self.schema_version)()),
-            release_version: Some(crate::node::RELEASE_VERSION.to_string()),
-            generation: self.local.generation,
-            heartbeat: 0,
-            phi: None,
-            application_states: Vec::new(),
-            is_local: true,
-        }
     }
 }

@@ -23,6 +23,7 @@ use crate::query::{
     SchemaChangeType, Session,
 };
 use crate::schema::model::ColumnKind;
+use crate::transport::metrics::RequestKind;
 use crate::transport::Shared;
 
 /// Protocol v5: the first version with result metadata ids and failure reason maps.
@@ -88,13 +89,33 @@ pub fn handle(
     session: &Mutex<Session>,
 ) -> (Response, Vec<String>) {
     let consistency = request_consistency(&request);
-    match run(shared, request, version, session) {
+    let measured = matches!(
+        request,
+        Request::Query { .. } | Request::Execute(_) | Request::Batch(_)
+    );
+    let is_batch = matches!(request, Request::Batch(_));
+    let started = std::time::Instant::now();
+    let (response, warnings) = match run(shared, request, version, session) {
         Ok(r) => r,
         Err(e) => (
             Response::Error(error_body(&e, version, consistency)),
             Vec::new(),
         ),
+    };
+    if measured {
+        let kind = match &response {
+            _ if is_batch => RequestKind::Write,
+            Response::Result(ResultBody::Rows(_)) => RequestKind::Read,
+            Response::Result(ResultBody::Void) => RequestKind::Write,
+            Response::Result(ResultBody::SchemaChange(_)) => RequestKind::Schema,
+            _ => RequestKind::Other,
+        };
+        let failed = matches!(response, Response::Error(_));
+        shared
+            .request_metrics
+            .record(kind, consistency, started.elapsed(), failed);
     }
+    (response, warnings)
 }
 
 fn request_consistency(r: &Request) -> Consistency {
@@ -488,6 +509,7 @@ mod tests {
             executing: Semaphore::new(1),
             writes_never_wait: true,
             max_frame_size_bytes: 1 << 20,
+            request_metrics: Default::default(),
         };
         let id = |q: &str| {
             let p = qp.prepare(q, Some("ks")).expect(q);

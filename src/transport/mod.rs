@@ -39,6 +39,7 @@
 
 pub mod connection;
 pub mod handler;
+pub mod metrics;
 pub mod prepared;
 
 use std::net::SocketAddr;
@@ -96,6 +97,8 @@ pub struct Shared {
     /// requests may run on the async workers ([`handler::is_quick`]).
     pub writes_never_wait: bool,
     pub max_frame_size_bytes: u32,
+    /// Latencies and errors by request kind and consistency level (`/metrics`).
+    pub request_metrics: Arc<metrics::ClientRequestMetrics>,
 }
 
 /// A running native transport.
@@ -125,6 +128,7 @@ impl Server {
             prepared: PreparedCache::default(),
             events,
             executing: Semaphore::new(MAX_CONCURRENT_REQUESTS),
+            request_metrics: Arc::default(),
             max_frame_size_bytes: config.max_frame_size_bytes,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -145,6 +149,11 @@ impl Server {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The client request metrics, for the admin API.
+    pub fn request_metrics(&self) -> Arc<metrics::ClientRequestMetrics> {
+        self.shared.request_metrics.clone()
     }
 
     /// A handle to publish events from elsewhere (cluster membership).
